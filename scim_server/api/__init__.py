@@ -1,0 +1,1 @@
+"""HTTP layer: Flask blueprints over the protocol core and storage."""

@@ -1,0 +1,143 @@
+"""The SCIM endpoints of one directory: ``/scim/v2/<directory>/...``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+
+from ..auth import DIRECTORY_NAME, bearer_token
+from ..scim.errors import NotFound, Unauthorized
+from ..scim.query import search_params
+from ..scim.schemas import resource_types
+from ..storage import Kind
+from . import discovery, handlers
+from .bulk import process_bulk
+from .handlers import Context, Result
+from .http import json_body, scim_response
+from .state import server_state
+
+bp = Blueprint("scim", __name__, url_prefix="/scim/v2/<directory>")
+
+
+@bp.url_value_preprocessor
+def _pull_directory(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    g.directory = (values or {}).pop("directory", "")
+
+
+@bp.before_request
+def _authenticate() -> None:
+    directory = g.directory
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    if not DIRECTORY_NAME.match(directory) or not server_state().tokens.verify(directory, token):
+        raise Unauthorized("invalid bearer token for this directory")
+
+
+def _context() -> Context:
+    state = server_state()
+    settings = state.settings
+    root = settings.public_url.rstrip("/") if settings.public_url else request.url_root.rstrip("/")
+    return Context(state.storage, g.directory, f"{root}/scim/v2/{g.directory}", settings)
+
+
+def _respond(result: Result) -> Response:
+    return scim_response(result.status, result.body, result.headers)
+
+
+def _params() -> dict[str, Any]:
+    return request.args.to_dict()
+
+
+def _body() -> Any:
+    return json_body(request, server_state().settings.max_body_bytes)
+
+
+def _register(kind: Kind, endpoint: str) -> None:
+    def list_or_create() -> Response:
+        if request.method == "GET":
+            return _respond(handlers.list_resources(_context(), kind, _params()))
+        return _respond(handlers.create_resource(_context(), kind, _body(), _params()))
+
+    def search() -> Response:
+        return _respond(handlers.list_resources(_context(), kind, search_params(_body())))
+
+    def one(id: str) -> Response:
+        ctx = _context()
+        method = request.method
+        if method == "GET":
+            return _respond(
+                handlers.get_resource(ctx, kind, id, _params(), request.headers.get("If-None-Match"))
+            )
+        if_match = request.headers.get("If-Match")
+        if method == "DELETE":
+            return _respond(handlers.delete_resource(ctx, kind, id, if_match))
+        if method == "PUT":
+            return _respond(handlers.replace_resource(ctx, kind, id, _body(), _params(), if_match))
+        return _respond(handlers.patch_resource(ctx, kind, id, _body(), _params(), if_match))
+
+    bp.add_url_rule(f"/{endpoint}", f"{kind}_collection", list_or_create, methods=["GET", "POST"])
+    bp.add_url_rule(f"/{endpoint}/.search", f"{kind}_search", search, methods=["POST"])
+    bp.add_url_rule(
+        f"/{endpoint}/<id>", f"{kind}_one", one, methods=["GET", "PUT", "PATCH", "DELETE"]
+    )
+
+
+_register("User", "Users")
+_register("Group", "Groups")
+
+
+@bp.route("/Bulk", methods=["POST"])
+def bulk() -> Response:
+    status, body = process_bulk(_context(), _body())
+    return scim_response(status, body)
+
+
+@bp.route("/ServiceProviderConfig", methods=["GET"])
+def service_provider_config() -> Response:
+    ctx = _context()
+    return scim_response(200, discovery.service_provider_config(ctx.settings, ctx.base_url))
+
+
+def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": len(resources),
+        "startIndex": 1,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+@bp.route("/ResourceTypes", methods=["GET"])
+def list_resource_types() -> Response:
+    base = _context().base_url
+    return scim_response(200, _list([discovery.resource_type_doc(rt, base) for rt in resource_types()]))
+
+
+@bp.route("/ResourceTypes/<name>", methods=["GET"])
+def get_resource_type(name: str) -> Response:
+    rt = discovery.find_resource_type(name)
+    if rt is None:
+        raise NotFound(f"no resource type {name!r}")
+    return scim_response(200, discovery.resource_type_doc(rt, _context().base_url))
+
+
+@bp.route("/Schemas", methods=["GET"])
+def list_schemas() -> Response:
+    from ..scim.schemas import all_schemas
+
+    base = _context().base_url
+    return scim_response(200, _list([discovery.schema_doc(s, base) for s in all_schemas()]))
+
+
+@bp.route("/Schemas/<path:urn>", methods=["GET"])
+def get_schema(urn: str) -> Response:
+    schema = discovery.find_schema(urn)
+    if schema is None:
+        raise NotFound(f"no schema {urn!r}")
+    return scim_response(200, discovery.schema_doc(schema, _context().base_url))
+
+
+__all__ = ["bp", "current_app"]

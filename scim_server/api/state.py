@@ -1,0 +1,25 @@
+"""The per-process state the app factory builds, kept in ``app.extensions``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from ..auth import TokenRegistry
+from ..config import Settings
+from ..storage import Storage
+
+EXTENSION = "kubescim"
+
+
+@dataclass(slots=True)
+class ServerState:
+    settings: Settings
+    storage: Storage
+    tokens: TokenRegistry
+
+
+def server_state() -> ServerState:
+    state: ServerState = current_app.extensions[EXTENSION]
+    return state

@@ -1,0 +1,204 @@
+"""Bearer tokens: generation, the registry interface, and the local registry.
+
+Tokens carry 256 random bits and are never stored: the registry keeps their SHA-256
+(a fast hash is right for high-entropy secrets) and compares in constant time, only
+against the tokens of the directory the URL names. The Kubernetes-backed registry
+(Secrets watched by the server) implements the same interface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+TOKEN_PREFIX = "kscim_"
+DIRECTORY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
+
+
+def new_token() -> str:
+    """A fresh bearer token: 256 bits from the OS CSPRNG, URL-safe."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def validate_directory_name(name: str) -> str:
+    """Directory names are DNS labels (they become URL path segments and object names).
+
+    Raises ValueError with the rule when ``name`` breaks it.
+    """
+    if not DIRECTORY_NAME.match(name):
+        raise ValueError(
+            f"invalid directory name {name!r}: use 1-63 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+class TokenRegistry(Protocol):
+    def verify(self, directory: str, token: str) -> bool:
+        """Whether ``token`` is currently valid for ``directory``."""
+
+    def directories(self) -> list[str]:
+        """Names of the directories this registry knows."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    digest: str
+    created: str
+    expires: str | None
+
+
+def _matches(entries: list[_Entry], digest: str, at: datetime) -> bool:
+    ok = False
+    for entry in entries:
+        fresh = entry.expires is None or datetime.fromisoformat(entry.expires) > at
+        # Compare every entry, so timing does not reveal which one matched.
+        ok |= hmac.compare_digest(entry.digest, digest) and fresh
+    return ok
+
+
+class LocalTokenRegistry:
+    """Tokens of local directories, in ``<state_dir>/tokens.json`` (hashes only).
+
+    Optionally also reads ``tokens_file``: YAML/JSON mapping directory -> token or list of
+    tokens, each plaintext or ``sha256:<hex>`` (for tokens mounted from a Secret).
+    The files are re-read when they change, so ``kubescim directories create`` takes
+    effect in a running server.
+    """
+
+    def __init__(self, state_dir: Path, tokens_file: Path | None = None) -> None:
+        self.state_file = state_dir / "tokens.json"
+        self.tokens_file = tokens_file
+        self._cache: dict[str, list[_Entry]] = {}
+        self._stamp: tuple[float, float] | None = None
+
+    # -- reading ------------------------------------------------------------------------
+    def _mtimes(self) -> tuple[float, float]:
+        def mtime(path: Path | None) -> float:
+            try:
+                return path.stat().st_mtime_ns if path else 0.0
+            except FileNotFoundError:
+                return 0.0
+
+        return mtime(self.state_file), mtime(self.tokens_file)
+
+    def _load(self) -> dict[str, list[_Entry]]:
+        stamp = self._mtimes()
+        if stamp == self._stamp:
+            return self._cache
+        entries: dict[str, list[_Entry]] = {}
+        for name, items in self._read_state().items():
+            entries[name] = [_Entry(i["sha256"], i["created"], i.get("expires")) for i in items]
+        if self.tokens_file is not None and self.tokens_file.exists():
+            for name, value in _read_tokens_file(self.tokens_file).items():
+                entries.setdefault(name, []).extend(value)
+        self._cache, self._stamp = entries, stamp
+        return entries
+
+    def _read_state(self) -> dict[str, list[dict[str, Any]]]:
+        try:
+            data = json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return {}
+        return dict(data.get("directories", {}))
+
+    def verify(self, directory: str, token: str) -> bool:
+        entries = self._load().get(directory)
+        if not entries or not token:
+            return False
+        return _matches(entries, token_hash(token), datetime.now(UTC))
+
+    def directories(self) -> list[str]:
+        return sorted(self._load())
+
+    # -- writing ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked_state(self) -> Iterator[dict[str, list[dict[str, Any]]]]:
+        self.state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock_path = self.state_file.with_suffix(".lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = self._read_state()
+            yield state
+            fd, tmp = tempfile.mkstemp(dir=self.state_file.parent, prefix=".tokens-")
+            with os.fdopen(fd, "w") as f:
+                json.dump({"directories": state}, f, indent=2, sort_keys=True)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.state_file)
+
+    def issue(self, directory: str, *, grace: timedelta | None = None) -> str:
+        """Issue a new token for ``directory`` and return it (the only time it is visible).
+
+        Existing tokens stay valid for ``grace`` (forever when None and the directory
+        is new; a rotation passes a grace period).
+        """
+        validate_directory_name(directory)
+        token = new_token()
+        at = datetime.now(UTC)
+        with self._locked_state() as state:
+            current = state.get(directory, [])
+            if grace is not None:
+                deadline = (at + grace).isoformat()
+                for item in current:
+                    if item.get("expires") is None or item["expires"] > deadline:
+                        item["expires"] = deadline
+            current = [i for i in current if i.get("expires") is None or i["expires"] > at.isoformat()]
+            current.append({"sha256": token_hash(token), "created": at.isoformat(), "expires": None})
+            state[directory] = current
+        return token
+
+    def has(self, directory: str) -> bool:
+        return directory in self._read_state()
+
+    def revoke(self, directory: str) -> bool:
+        """Forget every token of ``directory``; returns whether it existed."""
+        with self._locked_state() as state:
+            return state.pop(directory, None) is not None
+
+
+def _read_tokens_file(path: Path) -> dict[str, list[_Entry]]:
+    raw = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping of directory name to token(s)")
+    out: dict[str, list[_Entry]] = {}
+    for name, value in raw.items():
+        values = value if isinstance(value, list) else [value]
+        entries = []
+        for item in values:
+            text = str(item)
+            digest = text.removeprefix("sha256:") if text.startswith("sha256:") else token_hash(text)
+            entries.append(_Entry(digest, "", None))
+        out[str(name)] = entries
+    return out
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None."""
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def grace_from_seconds(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)

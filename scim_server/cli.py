@@ -1,0 +1,307 @@
+"""The ``kubescim`` command line.
+
+Follows kubectl/helm conventions: subcommands, ``-o json|yaml`` for machine-readable
+output, one-line errors on stderr, exit code 0 on success, 1 on failure, 2 on usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import __version__
+from .auth import LocalTokenRegistry, validate_directory_name
+from .config import Settings
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr with exit code 1."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if getattr(args, "state_dir", None):
+        overrides["state_dir"] = Path(args.state_dir)
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    return Settings(**overrides)
+
+
+def _emit(data: Any, output: str, text: str) -> None:
+    if output == "json":
+        print(json.dumps(data, indent=2))
+    elif output == "yaml":
+        print(yaml.safe_dump(data, sort_keys=False), end="")
+    else:
+        print(text)
+
+
+def _endpoint(settings: Settings, name: str, fallback: str) -> str:
+    base = (settings.public_url or fallback).rstrip("/")
+    return f"{base}/scim/v2/{name}"
+
+
+def _parse_duration(text: str) -> timedelta:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        if text[-1] in units:
+            return timedelta(seconds=float(text[:-1]) * units[text[-1]])
+        return timedelta(seconds=float(text))
+    except (ValueError, IndexError):
+        raise CliError(f"invalid duration {text!r}: use e.g. 30s, 15m, 24h, 7d") from None
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def cmd_directories_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    name = _directory_name(args.name)
+    registry = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
+    if registry.has(name) and not args.new_token:
+        raise CliError(f"directory {name!r} already exists (use 'kubescim tokens rotate {name}')")
+    token = registry.issue(name)
+    endpoint = _endpoint(settings, name, args.base_url)
+    data = {"name": name, "endpoint": endpoint, "token": token}
+    _emit(data, args.output, f"directory: {name}\nendpoint:  {endpoint}\ntoken:     {token}")
+    return 0
+
+
+def cmd_directories_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    names = LocalTokenRegistry(settings.state_dir, settings.tokens_file).directories()
+    rows = [{"name": n, "endpoint": _endpoint(settings, n, args.base_url)} for n in names]
+    text = "\n".join(["NAME\tENDPOINT", *(f"{r['name']}\t{r['endpoint']}" for r in rows)])
+    _emit(rows, args.output, text)
+    return 0
+
+
+def cmd_directories_delete(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    name = _directory_name(args.name)
+    registry = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
+    if not registry.revoke(name):
+        raise CliError(f"directory {name!r} not found")
+    if not args.keep_data:
+        from .storage import open_storage
+
+        storage = open_storage(settings.effective_database_url, pool_size=1)
+        try:
+            storage.delete_directory(name)
+        finally:
+            storage.close()
+    print(f"directory {name!r} deleted" + (" (data kept)" if args.keep_data else ""))
+    return 0
+
+
+def cmd_tokens_rotate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    name = _directory_name(args.name)
+    registry = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
+    if not registry.has(name):
+        raise CliError(f"directory {name!r} not found")
+    grace = _parse_duration(args.grace)
+    token = registry.issue(name, grace=grace)
+    data = {"name": name, "token": token, "previousTokensValidFor": f"{int(grace.total_seconds())}s"}
+    _emit(data, args.output, f"token: {token}\nprevious tokens stay valid for {args.grace}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    url = settings.effective_database_url
+    if not url.startswith(("postgresql://", "postgres://")):
+        print("nothing to migrate: the SQLite store creates its schema on start")
+        return 0
+    from .storage.postgres import migrate
+
+    applied = migrate(url)
+    print(f"applied migrations: {', '.join(map(str, applied))}" if applied else "schema is up to date")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _check_storage(settings)
+    _run_gunicorn(settings, args.bind, args.workers, args.threads, args.timeout)
+    return 0
+
+
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    name = _directory_name(args.directory)
+    registry = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
+    token = registry.issue(name)
+    endpoint = _endpoint(settings, name, f"http://{_display_host(args.host)}:{args.port}")
+    _check_storage(settings)
+    data = {"name": name, "endpoint": endpoint, "token": token}
+    _emit(
+        data,
+        args.output,
+        "kubescim is serving a SCIM 2.0 directory on the embedded SQLite store\n"
+        f"  state:    {settings.state_dir}\n"
+        f"  endpoint: {endpoint}\n"
+        f"  token:    {token}\n"
+        "Paste both into your identity provider, or try:\n"
+        f"  curl -H 'Authorization: Bearer {token}' {endpoint}/Users\n"
+        "Press Ctrl-C to stop.",
+    )
+    sys.stdout.flush()
+    _run_gunicorn(settings, f"{args.host}:{args.port}", args.workers, 4, 30)
+    return 0
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+
+
+def _directory_name(name: str) -> str:
+    try:
+        return validate_directory_name(name)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _check_storage(settings: Settings) -> None:
+    """Open the store once before forking workers, so a bad URL fails fast and clearly."""
+    from .storage import open_storage
+
+    try:
+        storage = open_storage(settings.effective_database_url, pool_size=1)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:
+        raise CliError(f"cannot open storage: {type(exc).__name__}: {_redact(str(exc), settings)}") from None
+    storage.close()
+
+
+def _redact(message: str, settings: Settings) -> str:
+    url = settings.database_url or ""
+    if "@" in url and "://" in url:
+        credentials = url.split("://", 1)[1].rsplit("@", 1)[0]
+        message = message.replace(credentials, "***")
+    return message.splitlines()[0] if message else message
+
+
+def _run_gunicorn(settings: Settings, bind: str, workers: int, threads: int, timeout: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kubescim-metrics-")
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+    options = {
+        "bind": bind,
+        "workers": workers,
+        "threads": threads,
+        "timeout": timeout,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "child_exit": child_exit,
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
+        "forwarded_allow_ips": "*" if settings.trust_forwarded else "127.0.0.1",
+    }
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from .app import create_app
+
+            return create_app(settings)
+
+    Application().run()
+
+
+# -- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubescim", description="Self-hosted SCIM 2.0 directories: server and local tooling."
+    )
+    parser.add_argument("--version", action="version", version=f"kubescim {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", help="local state (SQLite store, tokens); env KUBESCIM_STATE_DIR")
+    common.add_argument("--database-url", help="sqlite:///PATH or postgresql://...; env KUBESCIM_DATABASE_URL")
+    out = argparse.ArgumentParser(add_help=False)
+    out.add_argument("-o", "--output", choices=["text", "json", "yaml"], default="text")
+    base = argparse.ArgumentParser(add_help=False)
+    base.add_argument(
+        "--base-url", default="http://127.0.0.1:8080",
+        help="public URL of the server, used in printed endpoints (env KUBESCIM_PUBLIC_URL wins)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    quick = sub.add_parser("quickstart", parents=[common, out],
+                           help="create a local directory, print its endpoint and a fresh token, serve it")
+    quick.add_argument("--directory", default="default")
+    quick.add_argument("--host", default="127.0.0.1")
+    quick.add_argument("--port", type=int, default=8080)
+    quick.add_argument("--workers", type=int, default=2)
+    quick.set_defaults(func=cmd_quickstart)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the SCIM server under gunicorn")
+    serve.add_argument("--bind", default="0.0.0.0:8080")  # noqa: S104
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=1)
+    serve.add_argument("--timeout", type=int, default=30)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", parents=[common], help="apply PostgreSQL schema migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    dirs = sub.add_parser("directories", aliases=["directory", "dir"], help="manage local directories")
+    dsub = dirs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = dsub.add_parser("create", parents=[common, out, base], help="create a directory and issue its token")
+    create.add_argument("name")
+    create.add_argument("--new-token", action="store_true", help="issue another token if it exists")
+    create.set_defaults(func=cmd_directories_create)
+    lst = dsub.add_parser("list", aliases=["ls"], parents=[common, out, base], help="list directories")
+    lst.set_defaults(func=cmd_directories_list)
+    delete = dsub.add_parser("delete", aliases=["rm"], parents=[common], help="revoke tokens, delete data")
+    delete.add_argument("name")
+    delete.add_argument("--keep-data", action="store_true")
+    delete.set_defaults(func=cmd_directories_delete)
+
+    tokens = sub.add_parser("tokens", help="manage bearer tokens")
+    tsub = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rotate = tsub.add_parser("rotate", parents=[common, out], help="issue a new token; old ones expire")
+    rotate.add_argument("name")
+    rotate.add_argument("--grace", default="24h", help="how long previous tokens stay valid (0 = now)")
+    rotate.set_defaults(func=cmd_tokens_rotate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Prometheus metrics, correct across gunicorn workers.
+
+When ``PROMETHEUS_MULTIPROC_DIR`` is set (``kubescim serve`` sets it before the
+workers start), each worker writes its samples to files there and ``/metrics``
+aggregates all of them; otherwise the process-local registry is served.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter(
+    "kubescim_http_requests_total",
+    "SCIM HTTP requests",
+    ["directory", "method", "status"],
+)
+LATENCY = Histogram(
+    "kubescim_http_request_duration_seconds",
+    "SCIM HTTP request latency",
+    ["directory", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+def observe(directory: str, method: str, status: int, seconds: float) -> None:
+    labels = (directory, method, str(status))
+    REQUESTS.labels(*labels).inc()
+    LATENCY.labels(*labels).observe(seconds)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text for ``/metrics`` and its content type."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,451 @@
+"""PostgreSQL storage: psycopg 3 with one pool per process, plain-SQL migrations.
+
+Reads are single autocommit statements (one round trip). Writes of a user are
+optimistic: read, compute, ``UPDATE ... WHERE version = <read>``, retried on a lost
+race, so no update is lost without holding row locks across Python. A single member
+add/remove is one statement whose CTEs validate members, change the relation and bump
+the group's version together, so it costs O(changed members) at any group size.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.rows import tuple_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from ..scim.errors import Conflict, InvalidValue, NotFound, Uniqueness
+from ..scim.filter import Filter
+from ..scim.patch import MemberChange
+from ..scim.query import ListQuery
+from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .rows import (
+    check_version,
+    group_columns,
+    group_entry,
+    group_resource,
+    member_entry,
+    now,
+    user_columns,
+    user_resource,
+)
+from .sqlfilter import PostgresFilterCompiler
+
+MAX_RETRIES = 20
+
+_USER_GROUPS = """(SELECT json_agg(json_build_array(m.group_id, g.display_name) ORDER BY g.seq)
+    FROM memberships m JOIN groups g ON g.directory_id = m.directory_id AND g.id = m.group_id
+    WHERE m.directory_id = r.directory_id AND m.member_id = r.id)"""
+_GROUP_MEMBERS = """(SELECT json_agg(json_build_array(m.member_id, m.member_type,
+        COALESCE(u.display_name, u.user_name, g.display_name)))
+    FROM memberships m
+    LEFT JOIN users u ON m.member_type = 'User' AND u.directory_id = m.directory_id AND u.id = m.member_id
+    LEFT JOIN groups g ON m.member_type = 'Group' AND g.directory_id = m.directory_id AND g.id = m.member_id
+    WHERE m.directory_id = r.directory_id AND m.group_id = r.id)"""
+_USER_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS} FROM users r"
+_GROUP_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_GROUP_MEMBERS} FROM groups r"
+_GROUP_SELECT_BARE = "SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r"
+
+# One statement: validate the members, insert them, bump the group's version.
+_ADD_MEMBERS = """
+WITH known AS (
+    SELECT u.id, 'User' AS t FROM users u WHERE u.directory_id = %(d)s AND u.id = ANY(%(ids)s)
+    UNION ALL
+    SELECT g.id, 'Group' FROM groups g WHERE g.directory_id = %(d)s AND g.id = ANY(%(ids)s)
+), ok AS (
+    SELECT count(*) = cardinality(%(ids)s::text[]) AS ok FROM known
+), ins AS (
+    INSERT INTO memberships (directory_id, group_id, member_id, member_type)
+    SELECT %(d)s, %(g)s, known.id, known.t FROM known, ok
+    WHERE ok.ok AND EXISTS (SELECT 1 FROM groups WHERE directory_id = %(d)s AND id = %(g)s)
+    ON CONFLICT DO NOTHING
+)
+UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
+FROM ok WHERE ok.ok AND r.directory_id = %(d)s AND r.id = %(g)s
+RETURNING r.id, r.data, r.created, r.last_modified, r.version, NULL
+"""
+_REMOVE_MEMBERS = """
+WITH del AS (
+    DELETE FROM memberships WHERE directory_id = %(d)s AND group_id = %(g)s AND member_id = ANY(%(ids)s)
+)
+UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
+WHERE r.directory_id = %(d)s AND r.id = %(g)s
+RETURNING r.id, r.data, r.created, r.last_modified, r.version, NULL
+"""
+
+
+def _uniqueness(exc: pg_errors.UniqueViolation) -> Uniqueness:
+    constraint = exc.diag.constraint_name or ""
+    if "user_name" in constraint:
+        return Uniqueness("a user with this userName already exists in this directory")
+    if "display_name" in constraint:
+        return Uniqueness("a group with this displayName already exists in this directory")
+    return Uniqueness("a resource with this id already exists")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered migration scripts, in order."""
+    folder = resources.files("scim_server.storage") / "sql" / "migrations"
+    out = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            out.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(out)
+
+
+def migrate(url: str) -> list[int]:
+    """Apply pending migrations under an advisory lock; return the versions applied."""
+    applied: list[int] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(727274)")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS kubescim_migrations "
+                "(version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row[0] for row in conn.execute("SELECT version FROM kubescim_migrations")}
+            for version, sql in migrations():
+                if version in done:
+                    continue
+                with conn.transaction():
+                    conn.execute(sql.encode())
+                    conn.execute("INSERT INTO kubescim_migrations (version) VALUES (%s)", (version,))
+                applied.append(version)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(727274)")
+    return applied
+
+
+class PostgresStorage:
+    """The production backend. ``pool_size`` bounds connections per process."""
+
+    def __init__(self, url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> None:
+        if auto_migrate:
+            migrate(url)
+        self.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            kwargs={"autocommit": True, "row_factory": tuple_row},
+            open=True,
+            name="kubescim",
+        )
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[Any]]:
+        with self.pool.connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def ping(self) -> None:
+        with self._conn() as conn:
+            conn.execute("SELECT 1")
+
+    # -- rendering ------------------------------------------------------------------
+    @staticmethod
+    def _render(kind: Kind, row: tuple[Any, ...]) -> Resource:
+        id_, data, created, modified, version, related = row
+        if kind == "User":
+            groups = [group_entry(g, name) for g, name in related] if related else None
+            return user_resource(id_, data, created, modified, version, groups)
+        members = [member_entry(m, t, name) for m, t, name in related] if related else None
+        return group_resource(id_, data, created, modified, version, members)
+
+    # -- create -----------------------------------------------------------------------
+    def create(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
+        new_id = str(uuid.uuid4())
+        ts = now()
+        try:
+            with self._conn() as conn:
+                if kind == "User":
+                    c = user_columns(doc)
+                    conn.execute(
+                        "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
+                        "display_name, active, data, created, last_modified) "
+                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        (directory, new_id, c["user_name"], c["user_name_key"], c["external_id"],
+                         c["display_name"], c["active"], Jsonb(doc), ts, ts),
+                    )
+                    return user_resource(new_id, doc, ts, ts, 1, None)
+                members = doc.get("members") or []
+                data = {k: v for k, v in doc.items() if k != "members"}
+                c = group_columns(data)
+                with conn.transaction():
+                    conn.execute(
+                        "INSERT INTO groups (directory_id, id, display_name, display_name_key, "
+                        "external_id, data, created, last_modified) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        (directory, new_id, c["display_name"], c["display_name_key"], c["external_id"],
+                         Jsonb(data), ts, ts),
+                    )
+                    if members:
+                        self._add_members(conn, directory, new_id, [m["value"] for m in members], ts)
+                if not members:
+                    return group_resource(new_id, data, ts, ts, 1, None)
+        except pg_errors.UniqueViolation as exc:
+            raise _uniqueness(exc) from None
+        return self.get(directory, kind, new_id)
+
+    # -- read -------------------------------------------------------------------------
+    def get(self, directory: str, kind: Kind, id: str, *, members: bool = True) -> Resource:
+        select = _USER_SELECT if kind == "User" else (_GROUP_SELECT if members else _GROUP_SELECT_BARE)
+        with self._conn() as conn:
+            row = conn.execute(f"{select} WHERE r.directory_id = %s AND r.id = %s", (directory, id)).fetchone()
+        if row is None:
+            raise NotFound(f"{kind} {id!r} not found")
+        return self._render(kind, row)
+
+    def query(self, directory: str, kind: Kind, query: ListQuery) -> Page:
+        compiler = PostgresFilterCompiler(kind)
+        where = "r.directory_id = %s"
+        params: list[Any] = [directory]
+        if query.filter is not None:
+            sql, fparams = compiler.compile(query.filter)
+            where += f" AND {sql}"
+            params.extend(fparams)
+        order = "r.seq"
+        if query.sort_by is not None:
+            compiler.params = []
+            expr = compiler.sort_expr(query.sort_by)
+            params.extend(compiler.params)
+            direction = "DESC" if query.descending else "ASC"
+            order = f"{expr} {direction} NULLS LAST, r.seq"
+        table = "users" if kind == "User" else "groups"
+        if query.count == 0:
+            with self._conn() as conn:
+                row = conn.execute(f"SELECT count(*) FROM {table} r WHERE {where}", params).fetchone()
+            return Page(int(row[0]) if row else 0, [])
+        wants_related = query.projection.wants(None, "groups" if kind == "User" else "members")
+        if kind == "User":
+            select = _USER_SELECT if wants_related else _USER_SELECT.replace(_USER_GROUPS, "NULL")
+        else:
+            select = _GROUP_SELECT if wants_related else _GROUP_SELECT_BARE
+        sql = (
+            f"{select.replace('SELECT ', 'SELECT count(*) OVER (), ', 1)} WHERE {where} "
+            f"ORDER BY {order} LIMIT %s OFFSET %s"
+        )
+        params.extend([query.count, query.start_index - 1])
+        with self._conn() as conn:
+            rows = conn.execute(sql, params).fetchall()
+            if not rows and query.start_index > 1:
+                total_row = conn.execute(
+                    f"SELECT count(*) FROM {table} r WHERE {where}", params[:-2]
+                ).fetchone()
+                return Page(int(total_row[0]) if total_row else 0, [])
+        total = int(rows[0][0]) if rows else 0
+        return Page(total, [self._render(kind, row[1:]) for row in rows])
+
+    # -- replace / patch ----------------------------------------------------------------
+    def replace(
+        self, directory: str, kind: Kind, id: str, doc: dict[str, Any], *, if_match: str | None
+    ) -> Resource:
+        if kind == "Group":
+            members = [m["value"] for m in doc.get("members") or []]
+            data = {k: v for k, v in doc.items() if k != "members"}
+            return self.patch(
+                directory, kind, id, lambda _old: data, [MemberChange("replace", tuple(members))],
+                if_match=if_match, members=True,
+            )
+        return self.patch(directory, kind, id, lambda _old: doc, [], if_match=if_match, members=True)
+
+    def patch(
+        self,
+        directory: str,
+        kind: Kind,
+        id: str,
+        mutate: Mutator | None,
+        changes: list[MemberChange],
+        *,
+        if_match: str | None,
+        members: bool,
+    ) -> Resource:
+        if kind == "Group" and mutate is None and if_match is None and len(changes) == 1:
+            change = changes[0]
+            if change.kind in ("add", "remove") and change.ids:
+                return self._fast_member_change(directory, id, change)
+        if kind == "Group":
+            return self._patch_group(directory, id, mutate, changes, if_match, members)
+        assert mutate is not None
+        for _ in range(MAX_RETRIES):
+            current = self.get(directory, kind, id)
+            version = int(current["meta"]["version"][3:-1])
+            check_version(if_match, version)
+            doc = mutate(_attributes(current))
+            c = user_columns(doc)
+            ts = now()
+            try:
+                with self._conn() as conn:
+                    row = conn.execute(
+                        "UPDATE users r SET user_name = %s, user_name_key = %s, external_id = %s, "
+                        "display_name = %s, active = %s, data = %s, last_modified = %s, "
+                        "version = r.version + 1 WHERE r.directory_id = %s AND r.id = %s "
+                        f"AND r.version = %s RETURNING r.id, r.data, r.created, r.last_modified, "
+                        f"r.version, {_USER_GROUPS}",
+                        (c["user_name"], c["user_name_key"], c["external_id"], c["display_name"],
+                         c["active"], Jsonb(doc), ts, directory, id, version),
+                    ).fetchone()
+            except pg_errors.UniqueViolation as exc:
+                raise _uniqueness(exc) from None
+            if row is not None:
+                return self._render(kind, row)
+        raise Conflict("the resource is being changed concurrently; retry")
+
+    def _fast_member_change(self, directory: str, id: str, change: MemberChange) -> Resource:
+        params = {"d": directory, "g": id, "ids": list(dict.fromkeys(change.ids)), "now": now()}
+        with self._conn() as conn:
+            if change.kind == "add":
+                row = conn.execute(_ADD_MEMBERS, params).fetchone()
+                if row is None:
+                    self._raise_missing(conn, directory, id, params["ids"])
+            else:
+                row = conn.execute(_REMOVE_MEMBERS, params).fetchone()
+        if row is None:
+            raise NotFound(f"Group {id!r} not found")
+        return self._render("Group", row)
+
+    def _raise_missing(self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str]) -> None:
+        exists = conn.execute(
+            "SELECT 1 FROM groups WHERE directory_id = %s AND id = %s", (directory, group)
+        ).fetchone()
+        if exists is None:
+            raise NotFound(f"Group {group!r} not found")
+        known = {
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM users WHERE directory_id = %(d)s AND id = ANY(%(ids)s) UNION ALL "
+                "SELECT id FROM groups WHERE directory_id = %(d)s AND id = ANY(%(ids)s)",
+                {"d": directory, "ids": ids},
+            )
+        }
+        missing = [i for i in ids if i not in known]
+        raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
+
+    def _add_members(
+        self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str], ts: Any
+    ) -> None:
+        ids = list(dict.fromkeys(ids))
+        row = conn.execute(_ADD_MEMBERS, {"d": directory, "g": group, "ids": ids, "now": ts}).fetchone()
+        if row is None:
+            self._raise_missing(conn, directory, group, ids)
+
+    def _patch_group(
+        self,
+        directory: str,
+        id: str,
+        mutate: Mutator | None,
+        changes: list[MemberChange],
+        if_match: str | None,
+        members: bool,
+    ) -> Resource:
+        ts = now()
+        try:
+            with self._conn() as conn, conn.transaction():
+                row = conn.execute(
+                    f"{_GROUP_SELECT_BARE} WHERE r.directory_id = %s AND r.id = %s FOR UPDATE",
+                    (directory, id),
+                ).fetchone()
+                if row is None:
+                    raise NotFound(f"Group {id!r} not found")
+                check_version(if_match, int(row[4]))
+                data = row[1]
+                if mutate is not None:
+                    data = mutate(dict(data))
+                    c = group_columns(data)
+                    conn.execute(
+                        "UPDATE groups SET display_name = %s, display_name_key = %s, external_id = %s, "
+                        "data = %s WHERE directory_id = %s AND id = %s",
+                        (c["display_name"], c["display_name_key"], c["external_id"], Jsonb(data),
+                         directory, id),
+                    )
+                for change in changes:
+                    self._apply_change(conn, directory, id, change, ts)
+                conn.execute(
+                    "UPDATE groups SET version = version + 1, last_modified = %s "
+                    "WHERE directory_id = %s AND id = %s",
+                    (ts, directory, id),
+                )
+        except pg_errors.UniqueViolation as exc:
+            raise _uniqueness(exc) from None
+        return self.get(directory, "Group", id, members=members)
+
+    def _apply_change(
+        self, conn: psycopg.Connection[Any], directory: str, group: str, change: MemberChange, ts: Any
+    ) -> None:
+        if change.kind == "add":
+            if change.ids:
+                self._add_members(conn, directory, group, list(change.ids), ts)
+        elif change.kind == "remove":
+            conn.execute(
+                "DELETE FROM memberships WHERE directory_id = %s AND group_id = %s AND member_id = ANY(%s)",
+                (directory, group, list(change.ids)),
+            )
+        elif change.kind == "replace":
+            conn.execute(
+                "DELETE FROM memberships WHERE directory_id = %s AND group_id = %s "
+                "AND NOT (member_id = ANY(%s))",
+                (directory, group, list(change.ids)),
+            )
+            if change.ids:
+                self._add_members(conn, directory, group, list(change.ids), ts)
+        else:
+            assert change.filter is not None
+            sql, params = self._member_filter(change.filter)
+            conn.execute(
+                f"DELETE FROM memberships m1 USING groups r WHERE r.directory_id = %s AND r.id = %s "
+                f"AND m1.directory_id = r.directory_id AND m1.group_id = r.id AND {sql}",
+                [directory, group, *params],
+            )
+
+    @staticmethod
+    def _member_filter(node: Filter) -> tuple[str, list[Any]]:
+        compiler = PostgresFilterCompiler("Group")
+        return compiler.compile_member_filter(node)
+
+    # -- delete / stats ---------------------------------------------------------------------
+    def delete(self, directory: str, kind: Kind, id: str, *, if_match: str | None) -> None:
+        table = "users" if kind == "User" else "groups"
+        with self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                f"SELECT version FROM {table} WHERE directory_id = %s AND id = %s FOR UPDATE",
+                (directory, id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"{kind} {id!r} not found")
+            check_version(if_match, int(row[0]))
+            conn.execute(
+                "WITH gone AS (DELETE FROM memberships WHERE directory_id = %s AND member_id = %s "
+                "RETURNING group_id) UPDATE groups SET version = version + 1, last_modified = %s "
+                "WHERE directory_id = %s AND id IN (SELECT group_id FROM gone)",
+                (directory, id, now(), directory),
+            )
+            conn.execute(f"DELETE FROM {table} WHERE directory_id = %s AND id = %s", (directory, id))
+
+    def stats(self, directory: str) -> DirectoryStats:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM users WHERE directory_id = %(d)s), "
+                "(SELECT count(*) FROM groups WHERE directory_id = %(d)s), "
+                "GREATEST((SELECT max(last_modified) FROM users WHERE directory_id = %(d)s), "
+                "(SELECT max(last_modified) FROM groups WHERE directory_id = %(d)s))",
+                {"d": directory},
+            ).fetchone()
+        assert row is not None
+        return DirectoryStats(int(row[0]), int(row[1]), row[2])
+
+    def delete_directory(self, directory: str) -> None:
+        with self._conn() as conn, conn.transaction():
+            for table in ("memberships", "groups", "users"):
+                conn.execute(f"DELETE FROM {table} WHERE directory_id = %s", (directory,))
+
+
+def _attributes(resource: Resource) -> dict[str, Any]:
+    """The canonical attributes of a stored resource (what PATCH and PUT operate on)."""
+    return {k: v for k, v in resource.items() if k not in ("id", "schemas", "meta", "groups", "members")}
