@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import yaml
 
-TOKEN_PREFIX = "kscim_"
+TOKEN_PREFIX = "kscim_"  # noqa: S105 - a public prefix, not a secret
 DIRECTORY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 

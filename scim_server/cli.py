@@ -111,7 +111,11 @@ def cmd_tokens_rotate(args: argparse.Namespace) -> int:
         raise CliError(f"directory {name!r} not found")
     grace = _parse_duration(args.grace)
     token = registry.issue(name, grace=grace)
-    data = {"name": name, "token": token, "previousTokensValidFor": f"{int(grace.total_seconds())}s"}
+    data = {
+        "name": name,
+        "token": token,
+        "previousTokensValidFor": f"{int(grace.total_seconds())}s",
+    }
     _emit(data, args.output, f"token: {token}\nprevious tokens stay valid for {args.grace}")
     return 0
 
@@ -213,7 +217,7 @@ def _run_gunicorn(settings: Settings, bind: str, workers: int, threads: int, tim
         "errorlog": "-",
         "loglevel": "warning",
         "child_exit": child_exit,
-        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,  # noqa: S108
         "forwarded_allow_ips": "*" if settings.trust_forwarded else "127.0.0.1",
     }
 
@@ -241,18 +245,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kubescim {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--state-dir", help="local state (SQLite store, tokens); env KUBESCIM_STATE_DIR")
-    common.add_argument("--database-url", help="sqlite:///PATH or postgresql://...; env KUBESCIM_DATABASE_URL")
+    common.add_argument(
+        "--database-url", help="sqlite:///PATH or postgresql://...; env KUBESCIM_DATABASE_URL"
+    )
     out = argparse.ArgumentParser(add_help=False)
     out.add_argument("-o", "--output", choices=["text", "json", "yaml"], default="text")
     base = argparse.ArgumentParser(add_help=False)
     base.add_argument(
-        "--base-url", default="http://127.0.0.1:8080",
+        "--base-url",
+        default="http://127.0.0.1:8080",
         help="public URL of the server, used in printed endpoints (env KUBESCIM_PUBLIC_URL wins)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    quick = sub.add_parser("quickstart", parents=[common, out],
-                           help="create a local directory, print its endpoint and a fresh token, serve it")
+    quick = sub.add_parser(
+        "quickstart",
+        parents=[common, out],
+        help="create a local directory, print its endpoint and a fresh token, serve it",
+    )
     quick.add_argument("--directory", default="default")
     quick.add_argument("--host", default="127.0.0.1")
     quick.add_argument("--port", type=int, default=8080)
@@ -260,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     quick.set_defaults(func=cmd_quickstart)
 
     serve = sub.add_parser("serve", parents=[common], help="run the SCIM server under gunicorn")
-    serve.add_argument("--bind", default="0.0.0.0:8080")  # noqa: S104
+    serve.add_argument("--bind", default="0.0.0.0:8080")
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--threads", type=int, default=1)
     serve.add_argument("--timeout", type=int, default=30)
@@ -271,7 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     dirs = sub.add_parser("directories", aliases=["directory", "dir"], help="manage local directories")
     dsub = dirs.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = dsub.add_parser("create", parents=[common, out, base], help="create a directory and issue its token")
+    create = dsub.add_parser(
+        "create", parents=[common, out, base], help="create a directory and issue its token"
+    )
     create.add_argument("name")
     create.add_argument("--new-token", action="store_true", help="issue another token if it exists")
     create.set_defaults(func=cmd_directories_create)

@@ -32,7 +32,9 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         base = super().format(record)
         extras = " ".join(
-            f"{name}={getattr(record, name)}" for name in _CONTEXT_FIELDS if getattr(record, name, None) is not None
+            f"{name}={getattr(record, name)}"
+            for name in _CONTEXT_FIELDS
+            if getattr(record, name, None) is not None
         )
         return f"{base} {extras}" if extras else base
 

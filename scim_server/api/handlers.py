@@ -53,7 +53,9 @@ def decorate(ctx: Context, kind: Kind, resource: dict[str, Any]) -> dict[str, An
     return resource
 
 
-def _single(ctx: Context, kind: Kind, resource: dict[str, Any], projection: Projection, status: int) -> Result:
+def _single(
+    ctx: Context, kind: Kind, resource: dict[str, Any], projection: Projection, status: int
+) -> Result:
     decorate(ctx, kind, resource)
     headers = {"ETag": resource["meta"]["version"]}
     if status == 201:
@@ -126,8 +128,13 @@ def patch_resource(
     ops = parse_operations(body)
     if kind == "User":
         resource = ctx.storage.patch(
-            ctx.directory, kind, id, lambda doc: apply_operations(rt, doc, ops), [],
-            if_match=if_match, members=True,
+            ctx.directory,
+            kind,
+            id,
+            lambda doc: apply_operations(rt, doc, ops),
+            [],
+            if_match=if_match,
+            members=True,
         )
         return _single(ctx, kind, resource, _projection(kind, params), 200)
     attr_ops, changes = split_group_operations(rt, ops)
@@ -135,7 +142,12 @@ def patch_resource(
     wants_body = any(k.lower() in ("attributes", "excludedattributes") for k in params)
     projection = _projection(kind, params)
     resource = ctx.storage.patch(
-        ctx.directory, kind, id, mutate, changes, if_match=if_match,
+        ctx.directory,
+        kind,
+        id,
+        mutate,
+        changes,
+        if_match=if_match,
         members=wants_body and projection.wants(None, "members"),
     )
     if not wants_body:

@@ -13,7 +13,9 @@ SCIM_JSON = "application/scim+json"
 _ACCEPTED = frozenset({"application/scim+json", "application/json"})
 
 
-def scim_response(status: int, body: dict[str, Any] | None, headers: dict[str, str] | None = None) -> Response:
+def scim_response(
+    status: int, body: dict[str, Any] | None, headers: dict[str, str] | None = None
+) -> Response:
     data = b"" if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
     response = Response(data, status=status, content_type=SCIM_JSON if body is not None else None)
     if headers:

@@ -79,9 +79,7 @@ def _register(kind: Kind, endpoint: str) -> None:
 
     bp.add_url_rule(f"/{endpoint}", f"{kind}_collection", list_or_create, methods=["GET", "POST"])
     bp.add_url_rule(f"/{endpoint}/.search", f"{kind}_search", search, methods=["POST"])
-    bp.add_url_rule(
-        f"/{endpoint}/<id>", f"{kind}_one", one, methods=["GET", "PUT", "PATCH", "DELETE"]
-    )
+    bp.add_url_rule(f"/{endpoint}/<id>", f"{kind}_one", one, methods=["GET", "PUT", "PATCH", "DELETE"])
 
 
 _register("User", "Users")

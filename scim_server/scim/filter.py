@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .errors import InvalidFilter, InvalidPath
+from .errors import InvalidFilter, InvalidPath, ScimError
 
 COMPARE_OPS: Final = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"})
 MAX_FILTER_LENGTH: Final = 4096
@@ -100,7 +100,7 @@ class PatchPath:
     sub_attr: str | None = None
 
 
-def parse_attr_path(text: str, error: type[InvalidFilter] | type[InvalidPath] = InvalidFilter) -> AttrPath:
+def parse_attr_path(text: str, error: type[ScimError] = InvalidFilter) -> AttrPath:
     """Parse ``[URI:]attr[.sub]``. Raises ``error`` when it is not an attribute path."""
     uri = None
     rest = text
@@ -117,7 +117,7 @@ def parse_attr_path(text: str, error: type[InvalidFilter] | type[InvalidPath] = 
 class _Parser:
     __slots__ = ("depth", "error", "pos", "text", "tokens")
 
-    def __init__(self, text: str, error: type[InvalidFilter] | type[InvalidPath]) -> None:
+    def __init__(self, text: str, error: type[ScimError]) -> None:
         self.text = text
         self.error = error
         self.tokens: list[tuple[str, str, int]] = []
@@ -133,7 +133,7 @@ class _Parser:
             self.tokens.append((kind, m.group(kind), m.start(kind)))
             i = m.end()
 
-    def fail(self, message: str) -> InvalidFilter | InvalidPath:
+    def fail(self, message: str) -> ScimError:
         if self.pos < len(self.tokens):
             where = f"at position {self.tokens[self.pos][2]}"
         else:
@@ -146,8 +146,10 @@ class _Parser:
         return None
 
     def peek_punct(self, char: str) -> bool:
-        return self.pos < len(self.tokens) and self.tokens[self.pos][1] == char and (
-            self.tokens[self.pos][0] == "punct"
+        return (
+            self.pos < len(self.tokens)
+            and self.tokens[self.pos][1] == char
+            and (self.tokens[self.pos][0] == "punct")
         )
 
     def expect_punct(self, char: str) -> None:

@@ -20,7 +20,18 @@ from typing import Any, Literal
 
 from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
 from .evaluate import entry_matches, equality_template
-from .filter import And, AttrPath, Compare, Filter, Or, PatchPath, parse_attr_path, parse_patch_path
+from .filter import (
+    And,
+    AttrPath,
+    Compare,
+    Filter,
+    Not,
+    Or,
+    PatchPath,
+    ValuePath,
+    parse_attr_path,
+    parse_patch_path,
+)
 from .resource import coerce, coerce_single, normalize
 from .schemas import PATCH_SCHEMA, Attribute, Resolved, ResourceType
 
@@ -221,9 +232,7 @@ def _apply_list(attr: Attribute, container: dict[str, Any], op: str, value: Any)
     _store(container, attr, current)
 
 
-def _apply_selected(
-    attr: Attribute, container: dict[str, Any], op: str, path: PatchPath, value: Any
-) -> None:
+def _apply_selected(attr: Attribute, container: dict[str, Any], op: str, path: PatchPath, value: Any) -> None:
     entries: list[Any] = container.get(attr.name) or []
     matched = [e for e in entries if path.filter is None or entry_matches(attr, e, path.filter)]
     sub = None
@@ -351,11 +360,12 @@ def _check_member_filter(node: Filter) -> None:
     if isinstance(node, And | Or):
         for term in node.terms:
             _check_member_filter(term)
-    elif hasattr(node, "term"):
+    elif isinstance(node, Not):
         _check_member_filter(node.term)
-    elif hasattr(node, "path"):
-        if node.path.attr.lower() not in ("value", "type", "display") or node.path.sub_attr:
-            raise InvalidPath(f"members have no sub-attribute {node.path}")
+    elif isinstance(node, ValuePath):
+        raise InvalidPath("value paths cannot be nested")
+    elif node.path.attr.lower() not in ("value", "type", "display") or node.path.sub_attr:
+        raise InvalidPath(f"members have no sub-attribute {node.path}")
 
 
 def _is_members(path: AttrPath) -> bool:

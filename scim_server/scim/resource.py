@@ -54,7 +54,7 @@ def coerce_single(attr: Attribute, value: Any, where: str) -> Any:
         out: dict[str, Any] = {}
         for key, item in value.items():
             sub = attr.sub.get(key.lower())
-            if sub is None or sub.mutability == "readOnly":
+            if sub is None or sub.mutability in ("readOnly", "writeOnly"):
                 continue
             coerced = coerce(sub, item, f"{where}.{sub.name}")
             if coerced is not None:
@@ -118,7 +118,9 @@ def normalize(rt: ResourceType, payload: Any) -> dict[str, Any]:
             continue
         attr = core.get(lowered) or COMMON_ATTRIBUTES.get(lowered)
         if attr is not None:
-            if attr.mutability == "readOnly":
+            # Read-only values are the server's; write-only ones (password) are never
+            # stored: kubescim does not authenticate users, so it keeps no secret of theirs.
+            if attr.mutability in ("readOnly", "writeOnly"):
                 continue
             coerced = coerce(attr, value, attr.name)
             if coerced is not None:
@@ -149,7 +151,7 @@ def _merge_extension(
     target: dict[str, Any] = out.setdefault(urn, {})
     for key, item in value.items():
         attr = attrs.get(key.lower())
-        if attr is None or attr.mutability == "readOnly":
+        if attr is None or attr.mutability in ("readOnly", "writeOnly"):
             continue
         coerced = coerce(attr, item, f"{urn}:{attr.name}")
         if coerced is not None:
@@ -165,7 +167,7 @@ def _set_qualified(rt: ResourceType, out: dict[str, Any], key: str, value: Any) 
         resolved = rt.resolve(path, InvalidValue)
     except InvalidValue:
         return
-    if resolved.attr.mutability == "readOnly":
+    if resolved.attr.mutability in ("readOnly", "writeOnly"):
         return
     container = out if resolved.schema is None else out.setdefault(resolved.schema, {})
     if resolved.sub is None:

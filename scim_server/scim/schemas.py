@@ -137,9 +137,13 @@ class ResourceType:
                 COMMON_ATTRIBUTES.get(path.attr.lower()) if schema_urn is None else None
             )
         else:
-            attr = COMMON_ATTRIBUTES.get(path.attr.lower()) or self.schema.attributes.get(
-                path.attr.lower()
-            )
+            attr = COMMON_ATTRIBUTES.get(path.attr.lower()) or self.schema.attributes.get(path.attr.lower())
+            if attr is None:
+                # Entra sends extension attributes unqualified ("path": "manager").
+                for ext in self.extensions:
+                    if path.attr.lower() in ext.attributes:
+                        attr, schema_urn = ext.attributes[path.attr.lower()], ext.id
+                        break
         if attr is None:
             raise error(f"unknown attribute {str(path)!r} for {self.name}")
         sub = None
@@ -181,7 +185,7 @@ def _from_model(schema: ModelSchema, overrides: dict[str, dict[str, Any]]) -> Sc
         id=schema.id or "",
         name=schema.name or "",
         description=schema.description or "",
-        attributes={a.name.lower(): convert(a, "") for a in schema.attributes or []},
+        attributes={(a.name or "").lower(): convert(a, "") for a in schema.attributes or []},
     )
 
 

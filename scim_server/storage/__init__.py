@@ -18,8 +18,9 @@ def open_storage(url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> 
         from .postgres import PostgresStorage
 
         return PostgresStorage(url, pool_size=pool_size, auto_migrate=auto_migrate)
-    raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r} "
-                     "(use sqlite:///PATH or postgresql://...)")
+    raise ValueError(
+        f"unsupported database URL scheme: {url.split(':', 1)[0]!r} (use sqlite:///PATH or postgresql://...)"
+    )
 
 
 __all__ = ["DirectoryStats", "Kind", "Page", "Resource", "Storage", "open_storage"]

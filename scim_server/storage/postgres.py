@@ -172,8 +172,18 @@ class PostgresStorage:
                         "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
                         "display_name, active, data, created, last_modified) "
                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        (directory, new_id, c["user_name"], c["user_name_key"], c["external_id"],
-                         c["display_name"], c["active"], Jsonb(doc), ts, ts),
+                        (
+                            directory,
+                            new_id,
+                            c["user_name"],
+                            c["user_name_key"],
+                            c["external_id"],
+                            c["display_name"],
+                            c["active"],
+                            Jsonb(doc),
+                            ts,
+                            ts,
+                        ),
                     )
                     return user_resource(new_id, doc, ts, ts, 1, None)
                 members = doc.get("members") or []
@@ -183,8 +193,16 @@ class PostgresStorage:
                     conn.execute(
                         "INSERT INTO groups (directory_id, id, display_name, display_name_key, "
                         "external_id, data, created, last_modified) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        (directory, new_id, c["display_name"], c["display_name_key"], c["external_id"],
-                         Jsonb(data), ts, ts),
+                        (
+                            directory,
+                            new_id,
+                            c["display_name"],
+                            c["display_name_key"],
+                            c["external_id"],
+                            Jsonb(data),
+                            ts,
+                            ts,
+                        ),
                     )
                     if members:
                         self._add_members(conn, directory, new_id, [m["value"] for m in members], ts)
@@ -198,7 +216,9 @@ class PostgresStorage:
     def get(self, directory: str, kind: Kind, id: str, *, members: bool = True) -> Resource:
         select = _USER_SELECT if kind == "User" else (_GROUP_SELECT if members else _GROUP_SELECT_BARE)
         with self._conn() as conn:
-            row = conn.execute(f"{select} WHERE r.directory_id = %s AND r.id = %s", (directory, id)).fetchone()
+            row = conn.execute(
+                f"{select} WHERE r.directory_id = %s AND r.id = %s", (directory, id)
+            ).fetchone()
         if row is None:
             raise NotFound(f"{kind} {id!r} not found")
         return self._render(kind, row)
@@ -251,8 +271,13 @@ class PostgresStorage:
             members = [m["value"] for m in doc.get("members") or []]
             data = {k: v for k, v in doc.items() if k != "members"}
             return self.patch(
-                directory, kind, id, lambda _old: data, [MemberChange("replace", tuple(members))],
-                if_match=if_match, members=True,
+                directory,
+                kind,
+                id,
+                lambda _old: data,
+                [MemberChange("replace", tuple(members))],
+                if_match=if_match,
+                members=True,
             )
         return self.patch(directory, kind, id, lambda _old: doc, [], if_match=if_match, members=True)
 
@@ -267,7 +292,7 @@ class PostgresStorage:
         if_match: str | None,
         members: bool,
     ) -> Resource:
-        if kind == "Group" and mutate is None and if_match is None and len(changes) == 1:
+        if kind == "Group" and mutate is None and if_match is None and len(changes) == 1 and not members:
             change = changes[0]
             if change.kind in ("add", "remove") and change.ids:
                 return self._fast_member_change(directory, id, change)
@@ -289,8 +314,18 @@ class PostgresStorage:
                         "version = r.version + 1 WHERE r.directory_id = %s AND r.id = %s "
                         f"AND r.version = %s RETURNING r.id, r.data, r.created, r.last_modified, "
                         f"r.version, {_USER_GROUPS}",
-                        (c["user_name"], c["user_name_key"], c["external_id"], c["display_name"],
-                         c["active"], Jsonb(doc), ts, directory, id, version),
+                        (
+                            c["user_name"],
+                            c["user_name_key"],
+                            c["external_id"],
+                            c["display_name"],
+                            c["active"],
+                            Jsonb(doc),
+                            ts,
+                            directory,
+                            id,
+                            version,
+                        ),
                     ).fetchone()
             except pg_errors.UniqueViolation as exc:
                 raise _uniqueness(exc) from None
@@ -299,19 +334,22 @@ class PostgresStorage:
         raise Conflict("the resource is being changed concurrently; retry")
 
     def _fast_member_change(self, directory: str, id: str, change: MemberChange) -> Resource:
-        params = {"d": directory, "g": id, "ids": list(dict.fromkeys(change.ids)), "now": now()}
+        wanted = list(dict.fromkeys(change.ids))
+        params = {"d": directory, "g": id, "ids": wanted, "now": now()}
         with self._conn() as conn:
             if change.kind == "add":
                 row = conn.execute(_ADD_MEMBERS, params).fetchone()
                 if row is None:
-                    self._raise_missing(conn, directory, id, params["ids"])
+                    self._raise_missing(conn, directory, id, wanted)
             else:
                 row = conn.execute(_REMOVE_MEMBERS, params).fetchone()
         if row is None:
             raise NotFound(f"Group {id!r} not found")
         return self._render("Group", row)
 
-    def _raise_missing(self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str]) -> None:
+    def _raise_missing(
+        self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str]
+    ) -> None:
         exists = conn.execute(
             "SELECT 1 FROM groups WHERE directory_id = %s AND id = %s", (directory, group)
         ).fetchone()
@@ -362,8 +400,14 @@ class PostgresStorage:
                     conn.execute(
                         "UPDATE groups SET display_name = %s, display_name_key = %s, external_id = %s, "
                         "data = %s WHERE directory_id = %s AND id = %s",
-                        (c["display_name"], c["display_name_key"], c["external_id"], Jsonb(data),
-                         directory, id),
+                        (
+                            c["display_name"],
+                            c["display_name_key"],
+                            c["external_id"],
+                            Jsonb(data),
+                            directory,
+                            id,
+                        ),
                     )
                 for change in changes:
                     self._apply_change(conn, directory, id, change, ts)
@@ -377,7 +421,12 @@ class PostgresStorage:
         return self.get(directory, "Group", id, members=members)
 
     def _apply_change(
-        self, conn: psycopg.Connection[Any], directory: str, group: str, change: MemberChange, ts: Any
+        self,
+        conn: psycopg.Connection[Any],
+        directory: str,
+        group: str,
+        change: MemberChange,
+        ts: Any,
     ) -> None:
         if change.kind == "add":
             if change.ids:

@@ -150,8 +150,10 @@ class SqlFilterCompiler:
         if resolved.schema is None and name in ("members", "groups"):
             scope = self.membership_scope(attr)
             sub = resolved.sub.name if resolved.sub else "value"
-            inner = Present(AttrPath(sub)) if isinstance(node, Present) else Compare(
-                AttrPath(sub), node.op, node.value
+            inner = (
+                Present(AttrPath(sub))
+                if isinstance(node, Present)
+                else Compare(AttrPath(sub), node.op, node.value)
             )
             return self.membership_exists(scope, self.scoped_leaf(inner, scope))
         key = (resolved.schema, name, resolved.sub.name if resolved.sub else None)

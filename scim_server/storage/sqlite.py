@@ -145,8 +145,19 @@ class SqliteStorage:
                         "display_name, active, data, created, last_modified) VALUES (?, ?, "
                         "(SELECT COALESCE(max(seq), 0) + 1 FROM users WHERE directory_id = ?), "
                         "?, ?, ?, ?, ?, ?, ?, ?)",
-                        (directory, new_id, directory, c["user_name"], c["user_name_key"],
-                         c["external_id"], c["display_name"], c["active"], json.dumps(doc), ts, ts),
+                        (
+                            directory,
+                            new_id,
+                            directory,
+                            c["user_name"],
+                            c["user_name_key"],
+                            c["external_id"],
+                            c["display_name"],
+                            c["active"],
+                            json.dumps(doc),
+                            ts,
+                            ts,
+                        ),
                     )
                     return user_resource(new_id, doc, ts, ts, 1, None)
                 members = [m["value"] for m in doc.get("members") or []]
@@ -155,9 +166,19 @@ class SqliteStorage:
                 conn.execute(
                     "INSERT INTO groups (directory_id, id, seq, display_name, display_name_key, "
                     "external_id, data, created, last_modified) VALUES (?, ?, "
-                    "(SELECT COALESCE(max(seq), 0) + 1 FROM groups WHERE directory_id = ?), ?, ?, ?, ?, ?, ?)",
-                    (directory, new_id, directory, c["display_name"], c["display_name_key"],
-                     c["external_id"], json.dumps(data), ts, ts),
+                    "(SELECT COALESCE(max(seq), 0) + 1 FROM groups WHERE directory_id = ?), "
+                    "?, ?, ?, ?, ?, ?)",
+                    (
+                        directory,
+                        new_id,
+                        directory,
+                        c["display_name"],
+                        c["display_name_key"],
+                        c["external_id"],
+                        json.dumps(data),
+                        ts,
+                        ts,
+                    ),
                 )
                 self._add_members(conn, directory, new_id, members)
         except sqlite3.IntegrityError as exc:
@@ -166,9 +187,14 @@ class SqliteStorage:
 
     # -- read -------------------------------------------------------------------------------
     def get(self, directory: str, kind: Kind, id: str, *, members: bool = True) -> Resource:
-        row = self._connection().execute(
-            f"{self._select(kind, members)} WHERE r.directory_id = ? AND r.id = ?", (directory, id)
-        ).fetchone()
+        row = (
+            self._connection()
+            .execute(
+                f"{self._select(kind, members)} WHERE r.directory_id = ? AND r.id = ?",
+                (directory, id),
+            )
+            .fetchone()
+        )
         if row is None:
             raise NotFound(f"{kind} {id!r} not found")
         return self._render(kind, row)
@@ -209,8 +235,15 @@ class SqliteStorage:
         if kind == "Group":
             members = tuple(m["value"] for m in doc.get("members") or [])
             data = {k: v for k, v in doc.items() if k != "members"}
-            return self.patch(directory, kind, id, lambda _old: data, [MemberChange("replace", members)],
-                              if_match=if_match, members=True)
+            return self.patch(
+                directory,
+                kind,
+                id,
+                lambda _old: data,
+                [MemberChange("replace", members)],
+                if_match=if_match,
+                members=True,
+            )
         return self.patch(directory, kind, id, lambda _old: doc, [], if_match=if_match, members=True)
 
     def patch(
@@ -229,7 +262,8 @@ class SqliteStorage:
         try:
             with self._write() as conn:
                 row = conn.execute(
-                    f"SELECT data, version FROM {table} WHERE directory_id = ? AND id = ?", (directory, id)
+                    f"SELECT data, version FROM {table} WHERE directory_id = ? AND id = ?",
+                    (directory, id),
                 ).fetchone()
                 if row is None:
                     raise NotFound(f"{kind} {id!r} not found")
@@ -241,16 +275,30 @@ class SqliteStorage:
                         conn.execute(
                             "UPDATE users SET user_name = ?, user_name_key = ?, external_id = ?, "
                             "display_name = ?, active = ?, data = ? WHERE directory_id = ? AND id = ?",
-                            (c["user_name"], c["user_name_key"], c["external_id"], c["display_name"],
-                             c["active"], json.dumps(data), directory, id),
+                            (
+                                c["user_name"],
+                                c["user_name_key"],
+                                c["external_id"],
+                                c["display_name"],
+                                c["active"],
+                                json.dumps(data),
+                                directory,
+                                id,
+                            ),
                         )
                     else:
                         c = group_columns(data)
                         conn.execute(
                             "UPDATE groups SET display_name = ?, display_name_key = ?, external_id = ?, "
                             "data = ? WHERE directory_id = ? AND id = ?",
-                            (c["display_name"], c["display_name_key"], c["external_id"], json.dumps(data),
-                             directory, id),
+                            (
+                                c["display_name"],
+                                c["display_name_key"],
+                                c["external_id"],
+                                json.dumps(data),
+                                directory,
+                                id,
+                            ),
                         )
                 for change in changes:
                     self._apply_change(conn, directory, id, change)
@@ -284,7 +332,9 @@ class SqliteStorage:
             [(directory, group, member, kind) for member, kind in known],
         )
 
-    def _apply_change(self, conn: sqlite3.Connection, directory: str, group: str, change: MemberChange) -> None:
+    def _apply_change(
+        self, conn: sqlite3.Connection, directory: str, group: str, change: MemberChange
+    ) -> None:
         ids = json.dumps(list(change.ids))
         if change.kind == "add":
             self._add_members(conn, directory, group, list(change.ids))
@@ -326,19 +376,26 @@ class SqliteStorage:
             )
             conn.execute("DELETE FROM memberships WHERE directory_id = ? AND member_id = ?", (directory, id))
             if kind == "Group":
-                conn.execute("DELETE FROM memberships WHERE directory_id = ? AND group_id = ?", (directory, id))
+                conn.execute(
+                    "DELETE FROM memberships WHERE directory_id = ? AND group_id = ?",
+                    (directory, id),
+                )
             conn.execute(f"DELETE FROM {table} WHERE directory_id = ? AND id = ?", (directory, id))
 
     def stats(self, directory: str) -> DirectoryStats:
         from .rows import parse_time
 
-        row = self._connection().execute(
-            "SELECT (SELECT count(*) FROM users WHERE directory_id = ?1), "
-            "(SELECT count(*) FROM groups WHERE directory_id = ?1), "
-            "max(COALESCE((SELECT max(last_modified) FROM users WHERE directory_id = ?1), ''), "
-            "COALESCE((SELECT max(last_modified) FROM groups WHERE directory_id = ?1), ''))",
-            (directory,),
-        ).fetchone()
+        row = (
+            self._connection()
+            .execute(
+                "SELECT (SELECT count(*) FROM users WHERE directory_id = ?1), "
+                "(SELECT count(*) FROM groups WHERE directory_id = ?1), "
+                "max(COALESCE((SELECT max(last_modified) FROM users WHERE directory_id = ?1), ''), "
+                "COALESCE((SELECT max(last_modified) FROM groups WHERE directory_id = ?1), ''))",
+                (directory,),
+            )
+            .fetchone()
+        )
         assert row is not None
         return DirectoryStats(int(row[0]), int(row[1]), parse_time(row[2]) if row[2] else None)
 
