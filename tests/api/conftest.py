@@ -47,7 +47,8 @@ class ScimClient:
 
     def _call(self, method: str, path: str, **kw: Any) -> TestResponse:
         headers = {"Authorization": f"Bearer {self.token}", **kw.pop("headers", {})}
-        if "json" in kw and "content_type" not in kw:
+        given = {k.lower() for k in headers}
+        if "json" in kw and "content_type" not in kw and "content-type" not in given:
             kw["content_type"] = "application/scim+json"
         return self.client.open(self.base + path, method=method, headers=headers, **kw)
 
