@@ -198,7 +198,3 @@ def bearer_token(header: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
-
-
-def grace_from_seconds(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)

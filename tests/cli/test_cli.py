@@ -1,0 +1,113 @@
+"""The ``kubescim`` CLI: scriptable output, exit codes, token lifecycle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scim_server.auth import LocalTokenRegistry
+from scim_server.cli import main
+
+
+@pytest.fixture
+def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KUBESCIM_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("KUBESCIM_DATABASE_URL", raising=False)
+    monkeypatch.delenv("KUBESCIM_PUBLIC_URL", raising=False)
+    return tmp_path / "state"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_create_prints_endpoint_and_a_working_token_as_json(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "directories", "create", "acme", "-o", "json", "--base-url", "http://h:9")
+    assert code == 0
+    data = json.loads(out)
+    assert data["endpoint"] == "http://h:9/scim/v2/acme"
+    assert LocalTokenRegistry(state).verify("acme", data["token"])
+    assert data["token"] not in (state / "tokens.json").read_text()
+
+
+def test_yaml_output_and_list(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "directories", "create", "one")
+    code, out, _ = run(capsys, "directories", "create", "two", "-o", "yaml")
+    assert code == 0
+    assert yaml.safe_load(out)["name"] == "two"
+    code, out, _ = run(capsys, "directories", "list", "-o", "json")
+    assert [d["name"] for d in json.loads(out)] == ["one", "two"]
+
+
+def test_invalid_name_is_a_one_line_error_with_exit_1(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "directories", "create", "Bad_Name")
+    assert code == 1
+    assert out == ""
+    assert err.startswith("error: invalid directory name 'Bad_Name'")
+    assert err.count("\n") == 1
+
+
+def test_creating_an_existing_directory_fails(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "directories", "create", "acme")
+    code, _, err = run(capsys, "directories", "create", "acme")
+    assert code == 1
+    assert "already exists" in err
+
+
+def test_rotate_keeps_the_old_token_for_the_grace_period(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out, _ = run(capsys, "directories", "create", "acme", "-o", "json")
+    old = json.loads(out)["token"]
+    code, out, _ = run(capsys, "tokens", "rotate", "acme", "--grace", "1h", "-o", "json")
+    assert code == 0
+    new = json.loads(out)["token"]
+    registry = LocalTokenRegistry(state)
+    assert registry.verify("acme", new)
+    assert registry.verify("acme", old)
+    run(capsys, "tokens", "rotate", "acme", "--grace", "0")
+    registry = LocalTokenRegistry(state)
+    assert not registry.verify("acme", old)
+    assert not registry.verify("acme", new)
+
+
+def test_delete_revokes_tokens(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "directories", "create", "acme", "-o", "json")
+    token = json.loads(out)["token"]
+    code, _, _ = run(capsys, "directories", "delete", "acme")
+    assert code == 0
+    assert not LocalTokenRegistry(state).verify("acme", token)
+    code, _, err = run(capsys, "directories", "delete", "acme")
+    assert code == 1
+    assert "not found" in err
+
+
+def test_migrate_on_sqlite_has_nothing_to_do(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "migrate")
+    assert code == 0
+    assert "nothing to migrate" in out
+
+
+def test_migrate_on_postgres(
+    state: Path, capsys: pytest.CaptureFixture[str], postgres_server: object
+) -> None:
+    url = postgres_server.create_database("cli_migrate")  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "migrate", "--database-url", url)
+    assert (code, out.strip()) == (0, "applied migrations: 1")
+    code, out, _ = run(capsys, "migrate", "--database-url", url)
+    assert (code, out.strip()) == (0, "schema is up to date")
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["directories", "frobnicate"])
+    assert exc.value.code == 2

@@ -1,0 +1,52 @@
+"""Bearer tokens: entropy, hashing at rest, scoping, files mounted from Secrets."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from scim_server.auth import TOKEN_PREFIX, LocalTokenRegistry, bearer_token, new_token, token_hash
+
+
+def test_tokens_carry_at_least_256_random_bits() -> None:
+    token = new_token()
+    raw = base64.urlsafe_b64decode(token.removeprefix(TOKEN_PREFIX) + "=")
+    assert len(raw) * 8 >= 256
+    assert len({new_token() for _ in range(100)}) == 100
+
+
+def test_registry_stores_only_hashes_and_scopes_tokens(tmp_path: Path) -> None:
+    registry = LocalTokenRegistry(tmp_path)
+    token = registry.issue("acme")
+    registry.issue("other")
+    stored = (tmp_path / "tokens.json").read_text()
+    assert token not in stored
+    assert token_hash(token) in stored
+    assert registry.verify("acme", token)
+    assert not registry.verify("other", token)
+    assert not registry.verify("acme", token + "x")
+    assert not registry.verify("acme", "")
+
+
+def test_a_running_server_sees_tokens_issued_later(tmp_path: Path) -> None:
+    server_side = LocalTokenRegistry(tmp_path)
+    assert not server_side.verify("acme", "nothing-yet")
+    token = LocalTokenRegistry(tmp_path).issue("acme")
+    assert server_side.verify("acme", token)
+
+
+def test_tokens_file_accepts_plaintext_and_hashes(tmp_path: Path) -> None:
+    file = tmp_path / "tokens.yaml"
+    file.write_text(f"acme: plain-secret\nbeta:\n  - sha256:{token_hash('hashed-secret')}\n")
+    registry = LocalTokenRegistry(tmp_path / "state", file)
+    assert registry.verify("acme", "plain-secret")
+    assert registry.verify("beta", "hashed-secret")
+    assert not registry.verify("beta", "plain-secret")
+
+
+def test_bearer_header_parsing() -> None:
+    assert bearer_token("Bearer abc") == "abc"
+    assert bearer_token("bearer   abc ") == "abc"
+    assert bearer_token("Basic abc") is None
+    assert bearer_token("Bearer ") is None
+    assert bearer_token(None) is None
