@@ -54,7 +54,7 @@ def create_app(
     if storage is None:
         storage = open_storage(settings.effective_database_url, pool_size=settings.pool_size)
     if tokens is None:
-        tokens = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
+        tokens = open_token_registry(settings)
     app.extensions[EXTENSION] = ServerState(settings, storage, tokens)
     app.register_blueprint(scim_bp)
     app.register_blueprint(ops_bp)
@@ -64,6 +64,20 @@ def create_app(
         wsgi = ProxyFix(wsgi, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
     app.wsgi_app = wsgi  # type: ignore[method-assign]
     return app
+
+
+def open_token_registry(settings: Settings) -> TokenRegistry:
+    """The registry ``settings`` select: local files, manifests, or Kubernetes Secrets."""
+    if settings.token_source == "kubernetes":
+        from .kube_tokens import KubernetesTokenRegistry, api_client
+
+        return KubernetesTokenRegistry(api_client(), settings.token_namespace).start()
+    local = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
+    if settings.manifests_dir is not None:
+        from .manifests import ManifestTokenRegistry
+
+        return ManifestTokenRegistry(settings.manifests_dir, local)
+    return local
 
 
 def _install_hooks(app: Flask, settings: Settings) -> None:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import yaml
 
-TOKEN_PREFIX = "kscim_"  # noqa: S105 - a public prefix, not a secret
+TOKEN_PREFIX = "kscim_"
 DIRECTORY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
 
 
@@ -54,6 +54,9 @@ def validate_directory_name(name: str) -> str:
 class TokenRegistry(Protocol):
     def verify(self, directory: str, token: str) -> bool:
         """Whether ``token`` is currently valid for ``directory``."""
+
+    def suspended(self, directory: str) -> bool:
+        """Whether ``directory`` is suspended (requests then get 403)."""
 
     def directories(self) -> list[str]:
         """Names of the directories this registry knows."""
@@ -128,6 +131,9 @@ class LocalTokenRegistry:
 
     def directories(self) -> list[str]:
         return sorted(self._load())
+
+    def suspended(self, directory: str) -> bool:
+        return False
 
     # -- writing ------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -135,6 +135,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.manifests:
+        settings = settings.model_copy(update={"manifests_dir": Path(args.manifests)})
+        _announce_manifests(settings, args.bind, args.output)
     _check_storage(settings)
     _run_gunicorn(settings, args.bind, args.workers, args.threads, args.timeout)
     return 0
@@ -162,6 +165,40 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     _run_gunicorn(settings, f"{args.host}:{args.port}", args.workers, 4, 30)
     return 0
+
+
+def _announce_manifests(settings: Settings, bind: str, output: str) -> None:
+    """Issue tokens to newly declared directories and print every endpoint."""
+    from .manifests import ManifestError, ensure_tokens, load_directories
+
+    assert settings.manifests_dir is not None
+    try:
+        declared = load_directories(settings.manifests_dir)
+    except ManifestError as exc:
+        raise CliError(str(exc)) from None
+    if not declared:
+        raise CliError(f"no ScimDirectory manifests in {settings.manifests_dir}")
+    registry = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
+    issued = ensure_tokens(declared, registry)
+    host, _, port = bind.rpartition(":")
+    fallback = f"http://{_display_host(host)}:{port}"
+    rows = [
+        {
+            "namespace": d.namespace,
+            "name": d.name,
+            "directoryId": d.id,
+            "endpoint": _endpoint(settings, d.id, fallback),
+            "suspended": d.suspended,
+            "token": issued.get(d.id),
+        }
+        for d in declared
+    ]
+    lines = ["NAMESPACE\tNAME\tENDPOINT\tTOKEN"]
+    for r in rows:
+        token = r["token"] or "(issued earlier; rotate with 'kubescim tokens rotate')"
+        lines.append(f"{r['namespace']}\t{r['name']}\t{r['endpoint']}\t{token}")
+    _emit(rows, output, "\n".join(lines))
+    sys.stdout.flush()
 
 
 def _display_host(host: str) -> str:
@@ -274,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--threads", type=int, default=1)
     serve.add_argument("--timeout", type=int, default=30)
+    serve.add_argument(
+        "--manifests", metavar="DIR", help="serve the ScimDirectories declared in DIR's YAML files"
+    )
+    serve.add_argument("-o", "--output", choices=["text", "json", "yaml"], default="text")
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", parents=[common], help="apply PostgreSQL schema migrations")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     pool_size: int = Field(default=4, ge=1, le=100)
     tokens_file: Path | None = None
+    token_source: Literal["local", "kubernetes"] = "local"
+    token_namespace: str | None = None
+    manifests_dir: Path | None = None
     public_url: str | None = None
     trust_forwarded: bool = False
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

@@ -17,7 +17,7 @@ ensure_venv() {
 
 install_project() {
     step "installing kubescim${1:+ with groups: $1}"
-    local args=(--quiet --disable-pip-version-check -e "$ROOT[postgres]")
+    local args=(--quiet --disable-pip-version-check -e "$ROOT[postgres,kubernetes,operator]")
     for group in ${1:-}; do args+=(--group "$ROOT/pyproject.toml:$group"); done
     "$VENV/bin/python" -m pip install "${args[@]}"
 }

@@ -20,8 +20,11 @@ def healthz() -> Response:
 
 @bp.route("/readyz", methods=["GET"])
 def readyz() -> Response:
+    state = server_state()
+    if not getattr(state.tokens, "synced", True):
+        return Response("token registry not synced yet\n", status=503, content_type="text/plain")
     try:
-        server_state().storage.ping()
+        state.storage.ping()
     except Exception as exc:
         log.warning("storage not ready: %s", type(exc).__name__)
         return Response("storage unavailable\n", status=503, content_type="text/plain")

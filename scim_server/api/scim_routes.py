@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from ..auth import DIRECTORY_NAME, bearer_token
-from ..scim.errors import NotFound, Unauthorized
+from ..scim.errors import Forbidden, NotFound, Unauthorized
 from ..scim.query import search_params
 from ..scim.schemas import resource_types
 from ..storage import Kind
@@ -31,8 +31,11 @@ def _authenticate() -> None:
     token = bearer_token(request.headers.get("Authorization"))
     if token is None:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    if not DIRECTORY_NAME.match(directory) or not server_state().tokens.verify(directory, token):
+    tokens = server_state().tokens
+    if not DIRECTORY_NAME.match(directory) or not tokens.verify(directory, token):
         raise Unauthorized("invalid bearer token for this directory")
+    if tokens.suspended(directory):
+        raise Forbidden("this directory is suspended")
 
 
 def _context() -> Context:

@@ -1,0 +1,1 @@
+"""The kubescim operator: reconciles Organizations and ScimDirectories (kopf)."""
