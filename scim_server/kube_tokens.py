@@ -104,10 +104,11 @@ class KubernetesTokenRegistry:
         return sorted(self._directories)
 
     # -- watch loop -----------------------------------------------------------------------
-    def _list(self, **kw: Any) -> Any:
+    def _list_call(self) -> tuple[Any, tuple[Any, ...]]:
+        """The list function and its arguments (the watch reads the return type from it)."""
         if self.namespace:
-            return self.core.list_namespaced_secret(self.namespace, label_selector=fmt.SELECTOR, **kw)
-        return self.core.list_secret_for_all_namespaces(label_selector=fmt.SELECTOR, **kw)
+            return self.core.list_namespaced_secret, (self.namespace,)
+        return self.core.list_secret_for_all_namespaces, ()
 
     def _apply(self, kind: str, secret: Any) -> None:
         key = (secret.metadata.namespace, secret.metadata.name)
@@ -126,7 +127,8 @@ class KubernetesTokenRegistry:
         backoff = 0.5
         while not self._stopped.is_set():
             try:
-                listing = self._list()
+                fn, args = self._list_call()
+                listing = fn(*args, label_selector=fmt.SELECTOR)
                 with self._lock:
                     self._by_secret = {}
                 for secret in listing.items:
@@ -135,7 +137,9 @@ class KubernetesTokenRegistry:
                 backoff = 0.5
                 stream = watch.Watch()
                 for event in stream.stream(
-                    self._list,
+                    fn,
+                    *args,
+                    label_selector=fmt.SELECTOR,
                     resource_version=listing.metadata.resource_version,
                     timeout_seconds=300,
                     allow_watch_bookmarks=True,
@@ -148,7 +152,11 @@ class KubernetesTokenRegistry:
             except ApiException as exc:
                 log.warning("token watch failed (HTTP %s); re-listing", exc.status)
             except Exception as exc:
-                log.warning("token watch failed (%s); re-listing", type(exc).__name__)
+                log.warning(
+                    "token watch failed (%s); re-listing",
+                    type(exc).__name__,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
             if self._stopped.wait(backoff):
                 return
             backoff = min(backoff * 2, 10.0)

@@ -24,6 +24,7 @@ DIRECTORIES: Final = "scimdirectories"
 ORGANIZATIONS: Final = "organizations"
 
 FINALIZER: Final = f"{GROUP}/finalizer"
+ANNOTATION_DESIRED: Final = f"{GROUP}/desired-hash"
 
 # Condition types.
 READY: Final = "Ready"

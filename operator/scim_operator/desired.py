@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -182,11 +183,20 @@ def desired_ingress(
             "name": ingress_name(name),
             "namespace": namespace,
             "labels": labels(name, dir_id),
-            "annotations": dict(endpoint.get("annotations") or {}),
             "ownerReferences": [owner_reference("ScimDirectory", name, uid)],
+            **({"annotations": dict(endpoint["annotations"])} if endpoint.get("annotations") else {}),
         },
         "spec": ingress_spec,
     }
+
+
+def with_fingerprint(desired: dict[str, Any]) -> dict[str, Any]:
+    """``desired`` plus an annotation hashing it, so a field the spec no longer sets is
+    noticed (the subset comparison of ``drifted`` alone cannot see removals)."""
+    digest = hashlib.sha256(json.dumps(desired, sort_keys=True).encode()).hexdigest()[:16]
+    meta = desired["metadata"]
+    annotations = {**meta.get("annotations", {}), c.ANNOTATION_DESIRED: digest}
+    return {**desired, "metadata": {**meta, "annotations": annotations}}
 
 
 def drifted(actual: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:

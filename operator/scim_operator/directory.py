@@ -139,6 +139,7 @@ def _apply(
         "Ingress": (clients.net.create_namespaced_ingress, clients.net.replace_namespaced_ingress),
     }
     create, replace = methods[kind]
+    desired = d.with_fingerprint(desired)
     if actual is None:
         create(ns, desired)
         return None
@@ -179,7 +180,7 @@ def reconcile_directory(
     events: list[Event] = []
     conditions: list[dict[str, Any]] = list(status.get("conditions") or [])
 
-    conflict = _id_conflict(clients, spec, dir_id, uid)
+    conflict = _id_conflict(clients, dir_id, uid)
     if conflict:
         conditions = d.set_condition(
             conditions, c.READY, False, c.REASON_ID_CONFLICT, conflict, generation, now
@@ -279,10 +280,9 @@ def _conditions(
     return conditions
 
 
-def _id_conflict(clients: Clients, spec: Mapping[str, Any], dir_id: str, uid: str) -> str | None:
-    """With an explicit path, another directory may already hold that id."""
-    if not (spec.get("endpoint") or {}).get("path"):
-        return None
+def _id_conflict(clients: Clients, dir_id: str, uid: str) -> str | None:
+    """Another directory may already hold this id (an explicit path, or a
+    ``<namespace>-<name>`` that two objects spell alike, like ``a-b/c`` and ``a/b-c``)."""
     selector = f"{c.LABEL_DIRECTORY_ID}={dir_id}"
     for secret in clients.core.list_secret_for_all_namespaces(label_selector=selector).items:
         meta = secret.metadata
@@ -290,7 +290,7 @@ def _id_conflict(clients: Clients, spec: Mapping[str, Any], dir_id: str, uid: st
         owners = meta.owner_references or []
         if owners and all(o.uid != uid for o in owners):
             holder = f"{meta.namespace}/{(meta.labels or {}).get(c.LABEL_DIRECTORY)}"
-            return f"directory id {dir_id!r} (from spec.endpoint.path) is already used by {holder}"
+            return f"directory id {dir_id!r} is already used by {holder}; set a distinct spec.endpoint.path"
     return None
 
 

@@ -8,14 +8,14 @@ Each takes a ``Context`` (storage, directory, base URL) and returns a ``Result``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import Settings
-from ..scim.errors import BadRequest, InvalidValue
+from ..scim.errors import BadRequest, InvalidFilter, InvalidValue, ScimError
 from ..scim.patch import apply_operations, parse_operations, split_group_operations
 from ..scim.projection import Projection, parse_projection, project
-from ..scim.query import parse_list_query
+from ..scim.query import ListQuery, parse_list_query
 from ..scim.resource import normalize
 from ..scim.schemas import LIST_SCHEMA, ResourceType, group_type, user_type
 from ..storage import Kind, Storage
@@ -94,6 +94,46 @@ def list_resources(ctx: Context, kind: Kind, params: Mapping[str, Any]) -> Resul
         "schemas": [LIST_SCHEMA],
         "totalResults": page.total,
         "startIndex": query.start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+    return Result(200, body)
+
+
+def search_all(ctx: Context, params: Mapping[str, Any]) -> Result:
+    """A query against the server root: Users then Groups, paged as one list.
+
+    RFC 7644 3.4.2.1: a filter naming an attribute only one type has matches nothing
+    of the other; it is an error only when no type knows it.
+    """
+    limits = {"default_count": ctx.settings.default_page_size, "max_count": ctx.settings.max_page_size}
+    queries: dict[Kind, ListQuery] = {}
+    errors: list[ScimError] = []
+    for kind in ENDPOINTS:
+        try:
+            queries[kind] = parse_list_query(resource_type(kind), params, **limits)
+            if queries[kind].filter is not None:
+                ctx.storage.query(ctx.directory, kind, replace(queries[kind], count=0))
+        except (InvalidFilter, InvalidValue) as error:
+            queries.pop(kind, None)
+            errors.append(error)
+    if not queries:
+        raise errors[0]
+    first = next(iter(queries.values()))
+    start, wanted = first.start_index, first.count
+    total, resources = 0, list[dict[str, Any]]()
+    for kind, query in queries.items():
+        offset = max(1, start - total)
+        page = ctx.storage.query(
+            ctx.directory, kind, replace(query, start_index=offset, count=max(0, wanted - len(resources)))
+        )
+        rt = resource_type(kind)
+        resources += [project(rt, decorate(ctx, kind, r), query.projection) for r in page.resources]
+        total += page.total
+    body = {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start,
         "itemsPerPage": len(resources),
         "Resources": resources,
     }
@@ -185,4 +225,5 @@ __all__ = [
     "list_resources",
     "patch_resource",
     "replace_resource",
+    "search_all",
 ]

@@ -89,6 +89,16 @@ _register("User", "Users")
 _register("Group", "Groups")
 
 
+@bp.route("/.search", methods=["POST"])
+def search_root() -> Response:
+    return _respond(handlers.search_all(_context(), search_params(_body())))
+
+
+@bp.route("/", methods=["GET"])
+def list_root() -> Response:
+    return _respond(handlers.search_all(_context(), _params()))
+
+
 @bp.route("/Bulk", methods=["POST"])
 def bulk() -> Response:
     status, body = process_bulk(_context(), _body())

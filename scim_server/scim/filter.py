@@ -128,7 +128,9 @@ class _Parser:
         while i < end:
             m = _TOKEN.match(text, i)
             if m is None or m.end() == i:
-                raise error(f"unexpected character at position {i} in {text!r}")
+                at = len(text) - len(text[i:].lstrip())
+                what = "unterminated string" if text[at : at + 1] == '"' else "unexpected character"
+                raise error(f"{what} at position {at} in {text!r}")
             kind = m.lastgroup or ""
             self.tokens.append((kind, m.group(kind), m.start(kind)))
             i = m.end()

@@ -104,6 +104,8 @@ def _expand_pathless(rt: ResourceType, value: dict[str, Any]) -> list[tuple[Patc
         ext = rt.extension(key) if lowered.startswith("urn:") else None
         if ext is not None and isinstance(item, dict):
             for inner, inner_value in item.items():
+                if inner.lower() == "schemas":
+                    continue
                 out.append((PatchPath(_qualified(inner, ext.id)), inner_value))
             continue
         out.append((PatchPath(parse_attr_path(key, InvalidPath)), item))
@@ -125,9 +127,33 @@ def apply_operations(rt: ResourceType, resource: dict[str, Any], ops: list[Opera
         if op.path is None:
             for path, value in _expand_pathless(rt, op.value):
                 _apply(rt, doc, op.op, path, value, explicit=False)
+        elif (ext := _whole_extension(rt, op.path)) is not None:
+            _apply_extension(rt, doc, op.op, ext, op.value)
         else:
             _apply(rt, doc, op.op, op.path, op.value, explicit=True)
+    for attr in rt.schema.attributes.values():
+        if attr.required and attr.name in resource and doc.get(attr.name) is None:
+            raise Mutability(f"{attr.name!r} is required and cannot be removed")
     return normalize(rt, doc)
+
+
+def _whole_extension(rt: ResourceType, path: PatchPath) -> str | None:
+    """The extension URN when ``path`` names a whole extension (``urn:...:2.0:User``)."""
+    if path.filter is not None or path.sub_attr is not None:
+        return None
+    ext = rt.extension(str(path.attr))
+    return ext.id if ext is not None else None
+
+
+def _apply_extension(rt: ResourceType, doc: dict[str, Any], op: str, urn: str, value: Any) -> None:
+    """Add/replace merges the given extension attributes (others stay); remove drops it."""
+    if op == "remove":
+        doc.pop(urn, None)
+        return
+    if not isinstance(value, dict):
+        raise InvalidValue(f"{urn} must be set to an object")
+    for path, item in _expand_pathless(rt, {urn: value}):
+        _apply(rt, doc, op, path, item, explicit=False)
 
 
 def _apply(
@@ -199,11 +225,16 @@ def _apply_sub(resolved: Resolved, container: dict[str, Any], op: str, value: An
         parent[sub.name] = coerced
 
 
-def _key(entry: Any) -> Any:
+def _key(entry: Any, attr: Attribute | None = None) -> Any:
+    """Identity of a multi-valued entry: its ``value``, folded unless ``caseExact``."""
+    value_attr = attr.sub.get("value") if attr is not None and attr.type == "complex" else attr
+    fold = value_attr is None or not value_attr.case_exact
     if isinstance(entry, dict) and "value" in entry:
         value = entry["value"]
-        return value.lower() if isinstance(value, str) else value
-    return repr(sorted(entry.items())) if isinstance(entry, dict) else entry
+        return value.lower() if isinstance(value, str) and fold else value
+    if isinstance(entry, dict):
+        return repr(sorted(entry.items()))
+    return entry.lower() if isinstance(entry, str) and fold else entry
 
 
 def _apply_list(attr: Attribute, container: dict[str, Any], op: str, value: Any) -> None:
@@ -212,19 +243,19 @@ def _apply_list(attr: Attribute, container: dict[str, Any], op: str, value: Any)
         if value is None:
             container.pop(attr.name, None)
             return
-        drop = {_key(v) for v in (coerce(attr, value, attr.name) or [])}
-        kept = [e for e in current if _key(e) not in drop]
+        drop = {_key(v, attr) for v in (coerce(attr, value, attr.name) or [])}
+        kept = [e for e in current if _key(e, attr) not in drop]
         _store(container, attr, kept)
         return
     incoming = coerce(attr, value, attr.name) or []
     if op == "replace":
         _store(container, attr, incoming)
         return
-    seen = {_key(e): i for i, e in enumerate(current)}
+    seen = {_key(e, attr): i for i, e in enumerate(current)}
     for item in incoming:
-        index = seen.get(_key(item))
+        index = seen.get(_key(item, attr))
         if index is None:
-            seen[_key(item)] = len(current)
+            seen[_key(item, attr)] = len(current)
             current.append(item)
         elif isinstance(item, dict):
             current[index] = {**current[index], **item}
@@ -281,7 +312,7 @@ def _single_primary(entries: list[Any], preferred: list[Any]) -> None:
     for entry in entries:
         if isinstance(entry, dict) and entry is not chosen and entry.get("primary") is True:
             entry["primary"] = False
-        if isinstance(entry, dict) and entry is not chosen and _key(entry) == _key(chosen):
+        if isinstance(entry, dict) and entry is not chosen and _key(entry) == _key(chosen):  # same value
             entry["primary"] = True
 
 
@@ -364,7 +395,7 @@ def _check_member_filter(node: Filter) -> None:
         _check_member_filter(node.term)
     elif isinstance(node, ValuePath):
         raise InvalidPath("value paths cannot be nested")
-    elif node.path.attr.lower() not in ("value", "type", "display") or node.path.sub_attr:
+    elif node.path.attr.lower() not in ("value", "type") or node.path.sub_attr:
         raise InvalidPath(f"members have no sub-attribute {node.path}")
 
 

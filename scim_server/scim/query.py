@@ -23,12 +23,11 @@ class ListQuery:
 
 
 def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise InvalidValue(f"{name!r} must be an integer")
-    try:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdecimal() and value.strip().isascii():
         return int(value)
-    except (TypeError, ValueError):
-        raise InvalidValue(f"{name!r} must be an integer") from None
+    raise InvalidValue(f"{name!r} must be an integer")
 
 
 def parse_list_query(
@@ -65,6 +64,8 @@ def search_params(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a SearchRequest object")
     schemas = body.get("schemas")
+    if schemas is not None and not isinstance(schemas, list):
+        raise InvalidSyntax(f"'schemas' must be [{SEARCH_SCHEMA!r}]")
     if schemas is not None and SEARCH_SCHEMA.lower() not in {str(s).lower() for s in schemas}:
         raise InvalidSyntax(f"'schemas' must be [{SEARCH_SCHEMA!r}]")
     return {k: v for k, v in body.items() if k.lower() != "schemas"}

@@ -9,6 +9,7 @@ a bare string where a complex value with a ``value`` sub-attribute is expected.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -75,16 +76,24 @@ def coerce_single(attr: Attribute, value: Any, where: str) -> Any:
     if t == "integer":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
+        if isinstance(value, str) and value.strip().isascii():
+            try:
+                return int(value)
+            except ValueError:
+                pass
         raise InvalidValue(f"{where} must be an integer")
     if t == "decimal":
+        number: float | None = None
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return value
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise InvalidValue(f"{where} must be a decimal") from None
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+        if number is None or not math.isfinite(number):
+            raise InvalidValue(f"{where} must be a finite decimal")
+        return value if isinstance(value, int | float) else number
     if t == "dateTime":
         if isinstance(value, str):
             try:

@@ -8,7 +8,7 @@ projection (``returned``) and the ``/Schemas`` documents.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Final
 
@@ -254,6 +254,12 @@ def group_type() -> ResourceType:
         Group.to_schema(),
         # We enforce displayName uniqueness per directory, and say so.
         {"displayName": {"uniqueness": "server"}},
+    )
+    # Membership is a relation of ids: a client-sent member "display" is not stored, so
+    # it is not published (RFC 7643 8.7.1 lists only value, $ref and type).
+    members = group.attributes["members"]
+    group.attributes["members"] = replace(
+        members, sub={k: v for k, v in members.sub.items() if k != "display"}
     )
     return ResourceType("Group", "/Groups", group, (), "Group")
 

@@ -43,12 +43,8 @@ MAX_RETRIES = 20
 _USER_GROUPS = """(SELECT json_agg(json_build_array(m.group_id, g.display_name) ORDER BY g.seq)
     FROM memberships m JOIN groups g ON g.directory_id = m.directory_id AND g.id = m.group_id
     WHERE m.directory_id = r.directory_id AND m.member_id = r.id)"""
-_GROUP_MEMBERS = """(SELECT json_agg(json_build_array(m.member_id, m.member_type,
-        COALESCE(u.display_name, u.user_name, g.display_name)))
-    FROM memberships m
-    LEFT JOIN users u ON m.member_type = 'User' AND u.directory_id = m.directory_id AND u.id = m.member_id
-    LEFT JOIN groups g ON m.member_type = 'Group' AND g.directory_id = m.directory_id AND g.id = m.member_id
-    WHERE m.directory_id = r.directory_id AND m.group_id = r.id)"""
+_GROUP_MEMBERS = """(SELECT json_agg(json_build_array(m.member_id, m.member_type))
+    FROM memberships m WHERE m.directory_id = r.directory_id AND m.group_id = r.id)"""
 _USER_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS} FROM users r"
 _GROUP_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_GROUP_MEMBERS} FROM groups r"
 _GROUP_SELECT_BARE = "SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r"
@@ -157,7 +153,7 @@ class PostgresStorage:
         if kind == "User":
             groups = [group_entry(g, name) for g, name in related] if related else None
             return user_resource(id_, data, created, modified, version, groups)
-        members = [member_entry(m, t, name) for m, t, name in related] if related else None
+        members = [member_entry(m, t) for m, t in related] if related else None
         return group_resource(id_, data, created, modified, version, members)
 
     # -- create -----------------------------------------------------------------------

@@ -110,11 +110,8 @@ def group_resource(
     return out
 
 
-def member_entry(member_id: str, member_type: str, display: str | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"value": member_id, "type": member_type}
-    if display is not None:
-        entry["display"] = display
-    return entry
+def member_entry(member_id: str, member_type: str) -> dict[str, Any]:
+    return {"value": member_id, "type": member_type}
 
 
 def group_entry(group_id: str, display: str | None) -> dict[str, Any]:

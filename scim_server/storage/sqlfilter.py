@@ -284,10 +284,6 @@ class SqlFilterCompiler:
             "member": {
                 "value": f"{m}.member_id",
                 "type": f"{m}.member_type",
-                "display": (
-                    f"(SELECT COALESCE(u.display_name, u.user_name) FROM users u WHERE "
-                    f"u.directory_id = {m}.directory_id AND u.id = {m}.member_id)"
-                ),
             },
             "group_of_user": {
                 "value": f"{m}.group_id",

@@ -59,12 +59,8 @@ CREATE INDEX IF NOT EXISTS memberships_member ON memberships (directory_id, memb
 _USER_GROUPS = """(SELECT json_group_array(json_array(m.group_id, g.display_name))
     FROM memberships m JOIN groups g ON g.directory_id = m.directory_id AND g.id = m.group_id
     WHERE m.directory_id = r.directory_id AND m.member_id = r.id)"""
-_GROUP_MEMBERS = """(SELECT json_group_array(json_array(m.member_id, m.member_type,
-        COALESCE(u.display_name, u.user_name, g.display_name)))
-    FROM memberships m
-    LEFT JOIN users u ON m.member_type = 'User' AND u.directory_id = m.directory_id AND u.id = m.member_id
-    LEFT JOIN groups g ON m.member_type = 'Group' AND g.directory_id = m.directory_id AND g.id = m.member_id
-    WHERE m.directory_id = r.directory_id AND m.group_id = r.id)"""
+_GROUP_MEMBERS = """(SELECT json_group_array(json_array(m.member_id, m.member_type))
+    FROM memberships m WHERE m.directory_id = r.directory_id AND m.group_id = r.id)"""
 _COLUMNS = "r.id, r.data, r.created, r.last_modified, r.version"
 
 
@@ -122,7 +118,7 @@ class SqliteStorage:
         if kind == "User":
             groups = [group_entry(g, name) for g, name in items] if items else None
             return user_resource(id_, doc, created, modified, version, groups)
-        members = [member_entry(m, t, name) for m, t, name in items] if items else None
+        members = [member_entry(m, t) for m, t in items] if items else None
         return group_resource(id_, doc, created, modified, version, members)
 
     def _select(self, kind: Kind, related: bool) -> str:

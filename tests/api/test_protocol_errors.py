@@ -170,3 +170,21 @@ def test_health_readiness_and_metrics(client: FlaskClient, scim: ScimClient) -> 
 def test_request_id_is_echoed(scim: ScimClient) -> None:
     response = scim.get("/Users", headers={"X-Request-Id": "abc123"})
     assert response.headers["X-Request-Id"] == "abc123"
+
+
+def test_search_from_the_root_covers_users_then_groups(scim: ScimClient) -> None:
+    new_user(scim, "root-a")
+    new_user(scim, "root-b")
+    scim.post(
+        "/Groups", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"}
+    )
+    body = scim.post(
+        "/.search", json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 2}
+    ).get_json()
+    assert body["totalResults"] == 3
+    assert [r["meta"]["resourceType"] for r in body["Resources"]] == ["User", "User"]
+    rest = scim.get("/?startIndex=3").get_json()
+    assert [r["displayName"] for r in rest["Resources"]] == ["G"]
+    only_users = scim.get("/?filter=" + quote('userName sw "root"')).get_json()
+    assert only_users["totalResults"] == 2
+    assert scim.get("/?filter=" + quote('nosuch eq "x"')).status_code == 400

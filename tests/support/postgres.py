@@ -81,7 +81,15 @@ class PostgresServer:
 
     def stop(self) -> None:
         subprocess.run(
-            [*self.user_prefix, str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate", "stop"],
+            [
+                *self.user_prefix,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.datadir),
+                "-m",
+                "immediate",
+                "stop",
+            ],
             capture_output=True,
             check=False,
         )
@@ -112,24 +120,49 @@ def running_postgres(settings: dict[str, str] | None = None) -> Iterator[Postgre
     conf.update(settings or {})
     try:
         subprocess.run(
-            [*prefix, str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--locale=C.UTF-8"],
+            [
+                *prefix,
+                str(bindir / "initdb"),
+                "-D",
+                str(datadir),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
             check=True,
             capture_output=True,
         )
         with open(datadir / "postgresql.conf", "a") as f:
             f.writelines(f"{k} = {v}\n" for k, v in conf.items())
         subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(root / "log"), "-w",
-             "-t", "60", "start"],
+            [
+                *prefix,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(datadir),
+                "-l",
+                str(root / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
             check=True,
             capture_output=True,
         )
         server = PostgresServer(port=port, datadir=datadir, bindir=bindir, user_prefix=prefix)
         deadline = time.monotonic() + 30
-        while subprocess.run(
-            [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True
-        ).returncode != 0:
+        while (
+            subprocess.run(
+                [str(bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)],
+                capture_output=True,
+            ).returncode
+            != 0
+        ):
             if time.monotonic() > deadline:
                 raise RuntimeError("PostgreSQL did not become ready in 30 s")
             time.sleep(0.1)

@@ -1,0 +1,412 @@
+"""The operator against a real kube-apiserver: the directory lifecycle end to end.
+
+Each test runs the production handlers (kopf) in a thread, applies manifests, and
+checks the cluster objects, status, Events, and that the issued token really opens
+the SCIM endpoint of a server reading tokens from Secrets.
+"""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from scim_operator import constants as c
+from scim_server.app import create_app
+from scim_server.config import Settings
+from scim_server.kube_tokens import KubernetesTokenRegistry
+from scim_server.storage import Storage, open_storage
+from tests.support.controlplane import ControlPlane
+from tests.support.operator_runner import running_operator
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def eventually(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+        except (ApiException, KeyError, IndexError, AssertionError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[Storage]:
+    store = open_storage(f"sqlite:///{tmp_path / 'operator.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def operator(kube_api: client.ApiClient, storage: Storage) -> Iterator[None]:
+    with running_operator(kube_api, storage):
+        yield
+
+
+@pytest.fixture
+def tokens(kube_api: client.ApiClient) -> Iterator[KubernetesTokenRegistry]:
+    registry = KubernetesTokenRegistry(kube_api).start()
+    assert registry.wait_synced(10)
+    yield registry
+    registry.stop()
+
+
+class Cluster:
+    def __init__(self, api: client.ApiClient, namespace: str, plane: ControlPlane) -> None:
+        self.ns = namespace
+        self.custom = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
+        self.net = client.NetworkingV1Api(api)
+        self.plane = plane
+
+    def kubectl(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.plane.kubeconfig), "-n", self.ns, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    def apply(self, *docs: dict[str, Any]) -> None:
+        self.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+
+    def directory(self, name: str) -> dict[str, Any]:
+        return self._get(c.DIRECTORIES, name)
+
+    def organization(self, name: str) -> dict[str, Any]:
+        return self._get(c.ORGANIZATIONS, name)
+
+    def _get(self, plural: str, name: str) -> dict[str, Any]:
+        obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
+            c.GROUP, c.VERSION, self.ns, plural, name
+        )
+        return obj
+
+    def gone(self, plural: str, name: str) -> bool:
+        try:
+            self._get(plural, name)
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    def condition(self, name: str, type_: str) -> dict[str, Any] | None:
+        status = self.directory(name).get("status") or {}
+        return next((x for x in status.get("conditions") or [] if x["type"] == type_), None)
+
+    def ready(self, name: str) -> bool:
+        cond = self.condition(name, c.READY)
+        return cond is not None and cond["status"] == "True"
+
+    def token(self, name: str) -> str:
+        secret = self.core.read_namespaced_secret(f"{name}-scim-token", self.ns)
+        return base64.b64decode((secret.data or {})["token"]).decode()
+
+    def events(self, reason: str) -> list[Any]:
+        items = self.core.list_namespaced_event(self.ns).items
+        return [e for e in items if e.reason == reason]
+
+    def patch_directory(self, name: str, spec: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            c.GROUP, c.VERSION, self.ns, c.DIRECTORIES, name, {"spec": spec}
+        )
+
+
+@pytest.fixture
+def cluster(kube_api: client.ApiClient, namespace: str, control_plane: ControlPlane) -> Cluster:
+    return Cluster(kube_api, namespace, control_plane)
+
+
+def organization(name: str = "acme") -> dict[str, Any]:
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": "Organization",
+        "metadata": {"name": name},
+        "spec": {"displayName": "Acme Corp", "domains": ["acme.example"]},
+    }
+
+
+def directory(name: str, org: str = "acme", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": c.API_VERSION,
+        "kind": "ScimDirectory",
+        "metadata": {"name": name},
+        "spec": {"organizationRef": {"name": org}, **spec},
+    }
+
+
+def scim_client(storage: Storage, tokens: KubernetesTokenRegistry, tmp_path: Path) -> Any:
+    app = create_app(
+        Settings(state_dir=tmp_path / "server", access_log=False), storage=storage, tokens=tokens
+    )
+    return app.test_client()
+
+
+def test_directory_becomes_ready_with_a_working_endpoint(
+    cluster: Cluster, operator: None, storage: Storage, tokens: KubernetesTokenRegistry, tmp_path: Path
+) -> None:
+    cluster.apply(organization(), directory("okta", provider="okta"))
+    eventually(lambda: cluster.ready("okta"), what="Ready")
+    body = cluster.directory("okta")
+    status = body["status"]
+    dir_id = f"{cluster.ns}-okta"
+    assert status["directoryId"] == dir_id
+    assert status["endpoint"] == f"https://scim.test.example/scim/v2/{dir_id}"
+    assert status["tokenSecretRef"] == {"name": "okta-scim-token"}
+    assert status["observedGeneration"] == body["metadata"]["generation"]
+    ingress = cluster.net.read_namespaced_ingress("okta-scim", cluster.ns)
+    assert ingress.spec.rules[0].http.paths[0].path == f"/scim/v2/{dir_id}"
+    assert ingress.metadata.owner_references[0].kind == "ScimDirectory"
+    bridge = cluster.core.read_namespaced_service("okta-scim", cluster.ns)
+    assert bridge.spec.external_name == "kubescim-server.kubescim-system.svc.cluster.local"
+
+    token = cluster.token("okta")
+    eventually(lambda: tokens.verify(dir_id, token), what="token visible to the server")
+    http = scim_client(storage, tokens, tmp_path)
+    created = http.post(
+        f"/scim/v2/{dir_id}/Users",
+        json={"schemas": [USER], "userName": "alice"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code == 201
+    assert http.get(f"/scim/v2/{dir_id}/Users", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    eventually(lambda: cluster.directory("okta")["status"].get("users") == 1, what="user count in status")
+    assert cluster.directory("okta")["status"]["lastSyncTime"]
+    assert cluster.events(c.REASON_TOKEN_ISSUED)
+
+
+def test_kubectl_get_shows_the_columns_with_real_values(cluster: Cluster, operator: None) -> None:
+    cluster.apply(organization(), directory("entra", provider="entra"))
+    eventually(
+        lambda: cluster.ready("entra") and "users" in cluster.directory("entra")["status"], what="Ready"
+    )
+    out = cluster.kubectl("get", "scimdirectories").stdout.splitlines()
+    header = out[0].split()
+    assert header[:3] == ["NAME", "READY", "ENDPOINT"]
+    assert "USERS" in header
+    assert "GROUPS" in header
+    row = out[1].split()
+    assert row[0] == "entra"
+    assert row[1] == "True"
+    assert row[2].endswith(f"/scim/v2/{cluster.ns}-entra")
+    assert row[3:5] == ["0", "0"]
+    wide = cluster.kubectl("get", "sd", "-o", "wide").stdout.splitlines()
+    assert "entra" in wide[1]
+    assert "acme" in wide[1]
+
+
+def test_directory_is_not_ready_until_its_organization_exists(cluster: Cluster, operator: None) -> None:
+    cluster.apply(directory("lonely", org="later"))
+    eventually(
+        lambda: (cluster.condition("lonely", c.READY) or {}).get("reason") == c.REASON_ORG_NOT_FOUND,
+        what="OrganizationNotFound",
+    )
+    cluster.apply(organization("later"))
+    eventually(lambda: cluster.ready("lonely"), what="Ready once the Organization exists")
+    eventually(
+        lambda: (
+            cluster.organization("later").get("status", {}).get("directories")
+            == [{"name": "lonely", "ready": True}]
+        ),
+        what="organization status lists the directory",
+    )
+
+
+def test_deleted_secret_gets_a_new_token_and_a_warning(
+    cluster: Cluster, operator: None, tokens: KubernetesTokenRegistry
+) -> None:
+    cluster.apply(organization(), directory("okta"))
+    eventually(lambda: cluster.ready("okta"))
+    old = cluster.token("okta")
+    cluster.core.delete_namespaced_secret("okta-scim-token", cluster.ns)
+    new = eventually(lambda: cluster.token("okta"), what="Secret re-created")
+    assert new != old
+    events = eventually(lambda: cluster.events(c.REASON_TOKEN_REISSUED), what="TokenReissued event")
+    assert events[0].type == "Warning"
+    dir_id = f"{cluster.ns}-okta"
+    eventually(
+        lambda: tokens.verify(dir_id, new) and not tokens.verify(dir_id, old), what="old token revoked"
+    )
+
+
+def test_edited_ingress_is_restored(cluster: Cluster, operator: None) -> None:
+    cluster.apply(organization(), directory("okta"))
+    eventually(lambda: cluster.ready("okta"))
+    cluster.net.patch_namespaced_ingress(
+        "okta-scim",
+        cluster.ns,
+        [{"op": "replace", "path": "/spec/rules/0/host", "value": "evil.example"}],
+    )
+
+    def restored() -> bool:
+        return bool(
+            cluster.net.read_namespaced_ingress("okta-scim", cluster.ns).spec.rules[0].host
+            == "scim.test.example"
+        )
+
+    eventually(restored, what="Ingress restored")
+    assert eventually(lambda: cluster.events(c.REASON_INGRESS_RESTORED))[0].type == "Warning"
+    cluster.net.delete_namespaced_ingress("okta-scim", cluster.ns)
+    eventually(
+        lambda: cluster.net.read_namespaced_ingress("okta-scim", cluster.ns), what="Ingress re-created"
+    )
+
+
+def test_rotation_keeps_the_old_token_valid_for_exactly_the_grace_period(
+    cluster: Cluster, operator: None, tokens: KubernetesTokenRegistry
+) -> None:
+    cluster.apply(organization(), directory("okta", tokenPolicy={"gracePeriod": "6s"}))
+    eventually(lambda: cluster.ready("okta"))
+    dir_id = f"{cluster.ns}-okta"
+    old = cluster.token("okta")
+    eventually(lambda: tokens.verify(dir_id, old))
+    cluster.patch_directory("okta", {"tokenPolicy": {"gracePeriod": "6s", "rotationTrigger": "now-1"}})
+    new = eventually(lambda: (t := cluster.token("okta")) != old and t, what="rotated token")
+    eventually(lambda: tokens.verify(dir_id, new), what="new token visible")
+    secret = cluster.core.read_namespaced_secret("okta-scim-token", cluster.ns)
+    expires = base64.b64decode((secret.data or {})["previous-token-expires-at"]).decode()
+    from datetime import UTC, datetime
+
+    deadline = datetime.fromisoformat(expires)
+    assert tokens.verify(dir_id, old), "old token must work during the grace period"
+    remaining = (deadline - datetime.now(UTC)).total_seconds()
+    assert 0 < remaining <= 6
+    time.sleep(remaining + 0.5)
+    assert not tokens.verify(dir_id, old), "old token must stop working when the grace period ends"
+    assert tokens.verify(dir_id, new)
+    assert cluster.events(c.REASON_TOKEN_ROTATED)
+
+
+def test_suspended_directory_answers_403(
+    cluster: Cluster, operator: None, storage: Storage, tokens: KubernetesTokenRegistry, tmp_path: Path
+) -> None:
+    cluster.apply(organization(), directory("okta"))
+    eventually(lambda: cluster.ready("okta"))
+    dir_id = f"{cluster.ns}-okta"
+    token = cluster.token("okta")
+    cluster.patch_directory("okta", {"suspended": True})
+    eventually(lambda: (cluster.condition("okta", c.READY) or {}).get("reason") == c.REASON_SUSPENDED)
+    assert (cluster.condition("okta", c.SUSPENDED) or {}).get("status") == "True"
+    eventually(lambda: tokens.suspended(dir_id), what="suspension visible to the server")
+    http = scim_client(storage, tokens, tmp_path)
+    response = http.get(f"/scim/v2/{dir_id}/Users", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    cluster.patch_directory("okta", {"suspended": False})
+    eventually(lambda: cluster.ready("okta"))
+    eventually(lambda: not tokens.suspended(dir_id))
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("Delete", 0), ("Retain", 1)])
+def test_deletion_removes_route_and_token_and_applies_the_data_policy(
+    cluster: Cluster, operator: None, storage: Storage, policy: str, kept: int
+) -> None:
+    cluster.apply(organization(), directory("okta", deletionPolicy=policy))
+    eventually(lambda: cluster.ready("okta"))
+    dir_id = f"{cluster.ns}-okta"
+    storage.create(dir_id, "User", {"userName": "bob"})
+    cluster.custom.delete_namespaced_custom_object(c.GROUP, c.VERSION, cluster.ns, c.DIRECTORIES, "okta")
+
+    eventually(lambda: cluster.gone(c.DIRECTORIES, "okta"), what="directory deleted (finalizer released)")
+    for read in (cluster.core.read_namespaced_secret, cluster.net.read_namespaced_ingress):
+        with pytest.raises(ApiException) as exc:
+            read("okta-scim" + ("-token" if read == cluster.core.read_namespaced_secret else ""), cluster.ns)
+        assert exc.value.status == 404
+    assert storage.stats(dir_id).users == kept
+
+
+def test_organization_deletion_waits_for_its_directories(cluster: Cluster, operator: None) -> None:
+    cluster.apply(organization(), directory("okta"))
+    eventually(lambda: cluster.ready("okta"))
+    cluster.custom.delete_namespaced_custom_object(c.GROUP, c.VERSION, cluster.ns, c.ORGANIZATIONS, "acme")
+
+    def blocked() -> bool:
+        org = cluster.custom.get_namespaced_custom_object(
+            c.GROUP, c.VERSION, cluster.ns, c.ORGANIZATIONS, "acme"
+        )
+        conds = (org.get("status") or {}).get("conditions") or []
+        return any(x["type"] == c.DELETION_BLOCKED and x["status"] == "True" for x in conds)
+
+    eventually(blocked, what="DeletionBlocked condition")
+    assert "okta" in eventually(lambda: cluster.events(c.REASON_DIRECTORIES_EXIST))[0].message
+    cluster.custom.delete_namespaced_custom_object(c.GROUP, c.VERSION, cluster.ns, c.DIRECTORIES, "okta")
+
+    def org_gone() -> bool:
+        try:
+            cluster.custom.get_namespaced_custom_object(
+                c.GROUP, c.VERSION, cluster.ns, c.ORGANIZATIONS, "acme"
+            )
+        except ApiException as exc:
+            return exc.status == 404
+        return False
+
+    eventually(org_gone, what="Organization deleted after its directories")
+
+
+def test_reconcile_is_idempotent(cluster: Cluster, operator: None, kube_api: client.ApiClient) -> None:
+    from scim_operator.directory import Clients, reconcile_directory
+    from scim_operator.settings import OperatorSettings
+
+    cluster.apply(organization(), directory("okta"))
+    eventually(lambda: cluster.ready("okta") and "users" in cluster.directory("okta")["status"])
+    time.sleep(0.5)
+    body = cluster.directory("okta")
+    versions = (
+        cluster.core.read_namespaced_secret("okta-scim-token", cluster.ns).metadata.resource_version,
+        cluster.net.read_namespaced_ingress("okta-scim", cluster.ns).metadata.resource_version,
+    )
+    route = OperatorSettings(default_host="scim.test.example", server_namespace="kubescim-system").route()
+    outcome = reconcile_directory(Clients(kube_api), body, route)
+    assert outcome.status == {}
+    assert outcome.events == []
+    after = (
+        cluster.core.read_namespaced_secret("okta-scim-token", cluster.ns).metadata.resource_version,
+        cluster.net.read_namespaced_ingress("okta-scim", cluster.ns).metadata.resource_version,
+    )
+    assert after == versions
+
+
+def test_operator_restart_catches_up(cluster: Cluster, kube_api: client.ApiClient, storage: Storage) -> None:
+    with running_operator(kube_api, storage):
+        cluster.apply(organization(), directory("first"))
+        eventually(lambda: cluster.ready("first"))
+    cluster.apply(directory("second"))
+    cluster.core.delete_namespaced_secret("first-scim-token", cluster.ns)
+    time.sleep(1)
+    assert "status" not in cluster.directory("second")
+    with running_operator(kube_api, storage):
+        eventually(lambda: cluster.ready("second"), what="directory created while down becomes Ready")
+        eventually(lambda: cluster.token("first"), what="Secret deleted while down is restored")
+
+
+def test_examples_apply_and_become_ready(cluster: Cluster, operator: None) -> None:
+    examples = ROOT / "examples"
+    cluster.kubectl("apply", "-f", str(examples))
+    names = [
+        doc["metadata"]["name"]
+        for path in sorted(examples.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc.get("kind") == "ScimDirectory"
+    ]
+    assert len(names) >= 2
+    for name in names:
+        eventually(lambda n=name: cluster.ready(n), what=f"{name} Ready")  # type: ignore[misc]
+        assert cluster.token(name).startswith("kscim_")
