@@ -17,7 +17,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--namespace", "-n", action="append", default=[], help="watch only these namespaces")
     parser.add_argument("--standalone", action="store_true", help="no peering (single replica, development)")
     parser.add_argument("--liveness", default="http://0.0.0.0:8081/healthz", help="liveness probe endpoint")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every handler run")
+    parser.add_argument("--log-format", choices=["plain", "full", "json"], default="full")
     args = parser.parse_args(argv)
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
     op = OperatorSettings()
     registry = kopf.OperatorRegistry()
     register(registry, op)
@@ -26,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings=build_settings(op),
         memo=kopf.Memo(reconciler=make_reconciler(op)),
         standalone=args.standalone,
-        peering_name="kubescim",
+        peering_name=None if args.standalone else "kubescim",
         clusterwide=not args.namespace,
         namespaces=args.namespace,
         liveness_endpoint=args.liveness,

@@ -192,7 +192,9 @@ def test_deleting_an_owner_garbage_collects_its_dependents(kube_api: k8s.ApiClie
 
     core.delete_namespaced_config_map("owner", namespace)
 
-    remaining = lambda: {cm.metadata.name for cm in core.list_namespaced_config_map(namespace).items}  # noqa: E731
+    def remaining() -> set[str]:
+        return {cm.metadata.name for cm in core.list_namespaced_config_map(namespace).items}
+
     eventually(lambda: "dependent" not in remaining())
     assert "bystander" in remaining()
 

@@ -25,7 +25,7 @@ from scim_server.config import Settings
 from scim_server.kube_tokens import KubernetesTokenRegistry
 from scim_server.storage import Storage, open_storage
 from tests.support.controlplane import ControlPlane
-from tests.support.operator_runner import running_operator
+from tests.support.operator_runner import SERVER_NAMESPACE, TEST_HOST, running_operator
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,15 +48,20 @@ def eventually(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "c
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> Iterator[Storage]:
-    store = open_storage(f"sqlite:///{tmp_path / 'operator.db'}")
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'operator.db'}"
+
+
+@pytest.fixture
+def storage(database_url: str) -> Iterator[Storage]:
+    store = open_storage(database_url)
     yield store
     store.close()
 
 
 @pytest.fixture
-def operator(kube_api: client.ApiClient, storage: Storage) -> Iterator[None]:
-    with running_operator(kube_api, storage):
+def operator(control_plane: ControlPlane, database_url: str) -> Iterator[None]:
+    with running_operator(control_plane.kubeconfig, database_url):
         yield
 
 
@@ -373,7 +378,7 @@ def test_reconcile_is_idempotent(cluster: Cluster, operator: None, kube_api: cli
         cluster.core.read_namespaced_secret("okta-scim-token", cluster.ns).metadata.resource_version,
         cluster.net.read_namespaced_ingress("okta-scim", cluster.ns).metadata.resource_version,
     )
-    route = OperatorSettings(default_host="scim.test.example", server_namespace="kubescim-system").route()
+    route = OperatorSettings(default_host=TEST_HOST, server_namespace=SERVER_NAMESPACE).route()
     outcome = reconcile_directory(Clients(kube_api), body, route)
     assert outcome.status == {}
     assert outcome.events == []
@@ -384,15 +389,17 @@ def test_reconcile_is_idempotent(cluster: Cluster, operator: None, kube_api: cli
     assert after == versions
 
 
-def test_operator_restart_catches_up(cluster: Cluster, kube_api: client.ApiClient, storage: Storage) -> None:
-    with running_operator(kube_api, storage):
+def test_operator_restart_catches_up(
+    cluster: Cluster, control_plane: ControlPlane, database_url: str
+) -> None:
+    with running_operator(control_plane.kubeconfig, database_url):
         cluster.apply(organization(), directory("first"))
         eventually(lambda: cluster.ready("first"))
     cluster.apply(directory("second"))
     cluster.core.delete_namespaced_secret("first-scim-token", cluster.ns)
     time.sleep(1)
     assert "status" not in cluster.directory("second")
-    with running_operator(kube_api, storage):
+    with running_operator(control_plane.kubeconfig, database_url):
         eventually(lambda: cluster.ready("second"), what="directory created while down becomes Ready")
         eventually(lambda: cluster.token("first"), what="Secret deleted while down is restored")
 

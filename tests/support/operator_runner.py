@@ -1,4 +1,4 @@
-"""Run the real operator (kopf, production handlers and settings) in a background thread.
+"""Run the real operator the way a Deployment does: its own process, production handlers.
 
 Only the timing differs from production: a short resync interval and backoff, so tests
 see drift corrections and stats refreshes in seconds.
@@ -6,60 +6,85 @@ see drift corrections and stats refreshes in seconds.
 
 from __future__ import annotations
 
-import threading
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
 
-import kopf
-from kubernetes import client
+from tests.support.postgres import free_port
 
-from scim_operator.handlers import Reconciler, build_settings, register
-from scim_operator.settings import OperatorSettings
-from scim_server.storage import Storage
+TEST_HOST = "scim.test.example"
+SERVER_NAMESPACE = "kubescim-system"
 
 
 @contextmanager
-def running_operator(
-    api: client.ApiClient, storage: Storage | None, *, resync_seconds: float = 2.0
-) -> Iterator[Reconciler]:
-    """Start the operator; yield its reconciler; stop it and wait for it to exit."""
-    op = OperatorSettings(
-        resync_seconds=resync_seconds,
-        backoff_seconds=1.0,
-        default_host="scim.test.example",
-        server_namespace="kubescim-system",
-    )
-    registry = kopf.OperatorRegistry()
-    register(registry, op)
-    from scim_operator.directory import Clients
+def running_operator(kubeconfig: Path, database_url: str, *, resync_seconds: float = 2.0) -> Iterator[None]:
+    """Start ``python -m scim_operator.main``; stop it (SIGTERM, by PID) afterwards.
 
-    reconciler = Reconciler(Clients(api), op.route(), storage)
-    settings = build_settings(op)
-    settings.watching.server_timeout = 30
-    stop, ready = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            kopf.run(
-                registry=registry,
-                settings=settings,
-                memo=kopf.Memo(reconciler=reconciler),
-                standalone=True,
-                clusterwide=True,
-                stop_flag=stop,
-                ready_flag=ready,
-            )
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="kubescim-operator", daemon=True)
-    thread.start()
-    if not ready.wait(30):
-        stop.set()
-        raise RuntimeError(f"operator did not start: {errors!r}")
+    Raises RuntimeError with the operator's log when it does not become live.
+    """
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KUBESCIM_")},
+        "KUBECONFIG": str(kubeconfig),
+        "KUBESCIM_DATABASE_URL": database_url,
+        "KUBESCIM_OPERATOR_RESYNC_SECONDS": str(resync_seconds),
+        "KUBESCIM_OPERATOR_BACKOFF_SECONDS": "1",
+        "KUBESCIM_OPERATOR_DEFAULT_HOST": TEST_HOST,
+        "KUBESCIM_OPERATOR_SERVER_NAMESPACE": SERVER_NAMESPACE,
+    }
+    fd, log_path = tempfile.mkstemp(prefix="kubescim-operator-", suffix=".log")
     try:
-        yield reconciler
+        with os.fdopen(fd, "wb") as log, _spawn(env, port, log) as process:
+            yield from _wait_live(process, port, Path(log_path))
     finally:
-        stop.set()
-        thread.join(30)
+        os.unlink(log_path)
+
+
+@contextmanager
+def _spawn(env: dict[str, str], port: int, log: IO[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scim_operator.main",
+            "--standalone",
+            "--liveness",
+            f"http://127.0.0.1:{port}/healthz",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _wait_live(process: subprocess.Popen[bytes], port: int, log_path: Path) -> Iterator[None]:
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"operator did not start:\n{log_path.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.1)
+    yield

@@ -1,0 +1,156 @@
+"""How long until N ScimDirectories applied at once are all Ready (target: 1,000 in <= 60 s).
+
+Starts the test suite's real control plane (kube-apiserver + etcd + controller-manager,
+built by ``hack/controlplane/build.sh``), runs the operator as its own process the way
+a Deployment would (``python -m scim_operator.main``, production settings), creates one
+Organization and N ScimDirectories with the given concurrency, and polls the list until
+every directory reports Ready, printing progress to stderr and the figures to stdout.
+
+    python -m benchmarks.directories_ready                 # 1,000 directories
+    python -m benchmarks.directories_ready --count 200     # a quicker look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+
+from tests.support.controlplane import ControlPlane, locate_binaries
+from tests.support.postgres import free_port
+
+GROUP, VERSION = "kubescim.io", "v1alpha1"
+TARGET_SECONDS = 60.0
+
+
+def ready_count(custom: client.CustomObjectsApi, namespace: str) -> int:
+    items = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "scimdirectories")["items"]
+    return sum(
+        1
+        for item in items
+        for cond in (item.get("status") or {}).get("conditions") or []
+        if cond["type"] == "Ready" and cond["status"] == "True"
+    )
+
+
+def start_operator(plane: ControlPlane, workdir: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(plane.kubeconfig),
+        "KUBESCIM_DATABASE_URL": f"sqlite:///{workdir / 'kubescim.db'}",
+        "KUBESCIM_OPERATOR_DEFAULT_HOST": "scim.bench.example",
+    }
+    log = open(workdir / "operator.log", "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scim_operator.main",
+            "--standalone",
+            "--liveness",
+            f"http://127.0.0.1:{free_port()}/healthz",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=16, help="parallel create requests")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="kubescim-bench-dirs-"))
+    plane = ControlPlane(locate_binaries())
+    print("starting control plane...", file=sys.stderr)
+    plane.start()
+    operator: subprocess.Popen[bytes] | None = None
+    try:
+        with plane.api_client() as api:
+            core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+            namespace = "bench"
+            core.create_namespace({"metadata": {"name": namespace}})
+            operator = start_operator(plane, workdir)
+            custom.create_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                "organizations",
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "Organization",
+                    "metadata": {"name": "acme"},
+                    "spec": {"displayName": "Acme"},
+                },
+            )
+
+            def create(i: int) -> None:
+                body: dict[str, Any] = {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "ScimDirectory",
+                    "metadata": {"name": f"dir-{i:05d}"},
+                    "spec": {"organizationRef": {"name": "acme"}, "provider": "okta"},
+                }
+                custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "scimdirectories", body)
+
+            started = time.monotonic()
+            with ThreadPoolExecutor(args.concurrency) as pool:
+                list(pool.map(create, range(args.count)))
+            applied = time.monotonic() - started
+            print(f"applied {args.count} ScimDirectories in {applied:.1f} s", file=sys.stderr)
+            ready, last_report = 0, 0.0
+            while ready < args.count:
+                if time.monotonic() - started > args.timeout:
+                    break
+                time.sleep(0.5)
+                ready = ready_count(custom, namespace)
+                if time.monotonic() - last_report >= 5:
+                    last_report = time.monotonic()
+                    print(
+                        f"  {time.monotonic() - started:6.1f} s: {ready}/{args.count} Ready", file=sys.stderr
+                    )
+            elapsed = time.monotonic() - started
+    finally:
+        if operator is not None:
+            os.killpg(operator.pid, signal.SIGTERM)
+            operator.wait(30)
+        plane.stop()
+    result = {
+        "directories": args.count,
+        "ready": ready,
+        "apply_seconds": round(applied, 1),
+        "all_ready_seconds": round(elapsed, 1),
+        "target_seconds": TARGET_SECONDS,
+        "pass": ready == args.count and elapsed <= TARGET_SECONDS,
+        "operator_log": str(workdir / "operator.log"),
+    }
+    if args.output == "json":
+        print(json.dumps(result, indent=2))
+    else:
+        verdict = "PASS" if result["pass"] else "FAIL"
+        print(
+            f"{ready}/{args.count} ScimDirectories Ready {elapsed:.1f} s after the first apply "
+            f"(applying took {applied:.1f} s); target <= {TARGET_SECONDS:.0f} s: {verdict}"
+        )
+    return 0 if result["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
