@@ -8,6 +8,7 @@ Running it twice on an unchanged directory writes nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,10 +37,29 @@ class Clients:
     net: client.NetworkingV1Api = field(init=False)
     custom: client.CustomObjectsApi = field(init=False)
 
+    org_ttl: float = 2.0
+    _orgs: dict[tuple[str, str], tuple[bool, float]] = field(init=False, default_factory=dict)
+
     def __post_init__(self) -> None:
         self.core = client.CoreV1Api(self.api)
         self.net = client.NetworkingV1Api(self.api)
         self.custom = client.CustomObjectsApi(self.api)
+
+    def organization_exists(self, namespace: str, name: str) -> bool:
+        """Whether the Organization exists; answers from a cache of a few seconds, since
+        a thousand directories of one organization would otherwise ask a thousand times."""
+        key = (namespace, name)
+        cached = self._orgs.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        found = (
+            _read(
+                self.custom.get_namespaced_custom_object, c.GROUP, c.VERSION, namespace, c.ORGANIZATIONS, name
+            )
+            is not None
+        )
+        self._orgs[key] = (found, time.monotonic() + self.org_ttl)
+        return found
 
     def as_dict(self, obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = self.api.sanitize_for_serialization(obj)
@@ -122,6 +142,30 @@ def _decide_token(
     return _Token(current, issued_at, _existing_previous(data, now), None)
 
 
+def _methods(
+    clients: Clients, kind: str
+) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """(read, create, replace) for one of the kinds a directory owns."""
+    methods: dict[str, tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]] = {
+        "Secret": (
+            clients.core.read_namespaced_secret,
+            clients.core.create_namespaced_secret,
+            clients.core.replace_namespaced_secret,
+        ),
+        "Service": (
+            clients.core.read_namespaced_service,
+            clients.core.create_namespaced_service,
+            clients.core.replace_namespaced_service,
+        ),
+        "Ingress": (
+            clients.net.read_namespaced_ingress,
+            clients.net.create_namespaced_ingress,
+            clients.net.replace_namespaced_ingress,
+        ),
+    }
+    return methods[kind]
+
+
 def _apply(
     clients: Clients,
     kind: str,
@@ -131,18 +175,22 @@ def _apply(
     spec_changed: bool,
     quiet: bool,
 ) -> Event | None:
-    """Create or replace one object; returns the Event for a correction, if any."""
+    """Create or replace one object; returns the Event for a correction, if any.
+
+    ``actual`` None means "not read": creation is tried first (one call for a new
+    directory), and an existing object found that way is compared like a read one.
+    """
     ns, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
-    methods: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
-        "Secret": (clients.core.create_namespaced_secret, clients.core.replace_namespaced_secret),
-        "Service": (clients.core.create_namespaced_service, clients.core.replace_namespaced_service),
-        "Ingress": (clients.net.create_namespaced_ingress, clients.net.replace_namespaced_ingress),
-    }
-    create, replace = methods[kind]
+    read, create, replace = _methods(clients, kind)
     desired = d.with_fingerprint(desired)
     if actual is None:
-        create(ns, desired)
-        return None
+        try:
+            create(ns, desired, _preload_content=False).release_conn()
+            return None
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+        actual = read(name, ns)
     current = clients.as_dict(actual)
     if not d.drifted(current, desired):
         return None
@@ -152,7 +200,7 @@ def _apply(
     }
     if kind == "Service":
         body["spec"] = {**current.get("spec", {}), **desired["spec"]}
-    replace(name, ns, body)
+    replace(name, ns, body, _preload_content=False).release_conn()
     if spec_changed or quiet:
         return None
     reason = {"Secret": c.REASON_SECRET_RESTORED, "Ingress": c.REASON_INGRESS_RESTORED}.get(
@@ -180,18 +228,19 @@ def reconcile_directory(
     events: list[Event] = []
     conditions: list[dict[str, Any]] = list(status.get("conditions") or [])
 
-    conflict = _id_conflict(clients, dir_id, uid)
+    # The id is pinned in status once a reconcile succeeded; before that, make sure no
+    # other directory holds it, and read nothing that cannot exist yet.
+    new = "directoryId" not in status
+    conflict = _id_conflict(clients, dir_id, uid) if new else None
     if conflict:
         conditions = d.set_condition(
             conditions, c.READY, False, c.REASON_ID_CONFLICT, conflict, generation, now
         )
-        new_status = {"directoryId": dir_id, "observedGeneration": generation, "conditions": conditions}
+        new_status = {"observedGeneration": generation, "conditions": conditions}
         return Outcome(_changed(status, new_status), [("Warning", c.REASON_ID_CONFLICT, conflict)])
 
     org_name = (spec.get("organizationRef") or {}).get("name", "")
-    organization = _read(
-        clients.custom.get_namespaced_custom_object, c.GROUP, c.VERSION, ns, c.ORGANIZATIONS, org_name
-    )
+    has_org = clients.organization_exists(ns, org_name)
     endpoint = d.endpoint_url(spec, dir_id, route)
     suspended = bool(spec.get("suspended"))
 
@@ -218,21 +267,19 @@ def reconcile_directory(
 
     wanted_service = d.desired_service(namespace=ns, name=name, uid=uid, dir_id=dir_id, route=route)
     if wanted_service is not None:
-        service = _read(clients.core.read_namespaced_service, d.service_name(name), ns)
+        service = None if new else _read(clients.core.read_namespaced_service, d.service_name(name), ns)
         event = _apply(clients, "Service", service, wanted_service, spec_changed=spec_changed, quiet=False)
         if event:
             events.append(event)
     wanted_ingress = d.desired_ingress(
         namespace=ns, name=name, uid=uid, spec=spec, dir_id=dir_id, route=route
     )
-    ingress = _read(clients.net.read_namespaced_ingress, d.ingress_name(name), ns)
+    ingress = None if new else _read(clients.net.read_namespaced_ingress, d.ingress_name(name), ns)
     event = _apply(clients, "Ingress", ingress, wanted_ingress, spec_changed=spec_changed, quiet=False)
     if event:
         events.append(event)
 
-    conditions = _conditions(
-        conditions, organization is not None, org_name, suspended, endpoint, name, generation, now
-    )
+    conditions = _conditions(conditions, has_org, org_name, suspended, endpoint, name, generation, now)
     new_status = {
         "directoryId": dir_id,
         "endpoint": endpoint,

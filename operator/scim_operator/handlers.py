@@ -8,6 +8,7 @@ so two triggers never issue two tokens.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import defaultdict
@@ -61,9 +62,16 @@ class Reconciler:
                 except Exception as exc:
                     log.warning("cannot read stats of %s/%s: %s", namespace, name, type(exc).__name__)
             if status:
-                self.clients.custom.patch_namespaced_custom_object_status(
-                    c.GROUP, c.VERSION, namespace, c.DIRECTORIES, name, {"status": status}
+                response: Any = self.clients.custom.patch_namespaced_custom_object_status(
+                    c.GROUP,
+                    c.VERSION,
+                    namespace,
+                    c.DIRECTORIES,
+                    name,
+                    {"status": status},
+                    _preload_content=False,
                 )
+                response.release_conn()
             post(body, outcome.events)
 
     def _get(self, namespace: str, name: str) -> dict[str, Any] | None:
@@ -163,11 +171,12 @@ def register(registry: kopf.OperatorRegistry, op: OperatorSettings) -> None:
     @kopf.on.event("", "v1", "secrets", **owned)
     @kopf.on.event("", "v1", "services", **owned)
     @kopf.on.event("networking.k8s.io", "v1", "ingresses", **owned)
-    def owned_object_changed(*, event: Any, memo: Any, **_: Any) -> None:
+    async def owned_object_changed(*, event: Any, memo: Any, **_: Any) -> None:
+        # Async, so the many ADDED events of a mass creation cost no thread hop.
         if event.get("type") not in ("DELETED", "MODIFIED"):
             return
         meta = event["object"]["metadata"]
-        memo.reconciler.sync(meta["namespace"], meta["labels"][c.LABEL_DIRECTORY])
+        await asyncio.to_thread(memo.reconciler.sync, meta["namespace"], meta["labels"][c.LABEL_DIRECTORY])
 
     @kopf.on.resume(**organizations, id="organization")
     @kopf.on.create(**organizations, id="organization")
