@@ -83,11 +83,12 @@ export GOMAXPROCS=${GOMAXPROCS:-$cores}
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-trimpath -buildvcs=false -mod=readonly"
 
 staging="$bin_dir.partial.$$"
-trap 'rm -rf "$staging"' EXIT
+heartbeat=""
+trap 'rm -rf "$staging"; [[ -z $heartbeat ]] || kill "$heartbeat" 2>/dev/null || true' EXIT
 rm -rf "$staging" && mkdir -p "$staging"
 
 log "Go $(go env GOVERSION), cache $bin_dir"
-log "downloading modules (first run: a few hundred MiB into $(go env GOMODCACHE))"
+log "downloading modules (first run: ~750 MiB into $(go env GOMODCACHE))"
 (cd "$here" && go mod download) && (cd "$here/etcd" && go mod download) ||
   die "go mod download failed (is the Go module proxy reachable? GOPROXY=$(go env GOPROXY))"
 
@@ -102,10 +103,23 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 build() {  # build <module dir> <output name> <package> <ldflags>
-  local started=$SECONDS
+  local started=$SECONDS status=0
   log "building $2 ($3) with -p $jobs; the first build takes several minutes"
-  (cd "$1" && go build -p "$jobs" -ldflags="$4" -o "$staging/$2" "$3") ||
-    die "go build of $3 failed (see the errors above)"
+  (
+    nap=""
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    while :; do
+      sleep 60 & nap=$!
+      wait "$nap"
+      log "... still building $2 ($((SECONDS - started))s)"
+    done
+  ) &
+  heartbeat=$!
+  (cd "$1" && go build -p "$jobs" -ldflags="$4" -o "$staging/$2" "$3") || status=$?
+  kill "$heartbeat" 2>/dev/null || true
+  wait "$heartbeat" 2>/dev/null || true
+  heartbeat=""
+  ((status == 0)) || die "go build of $3 failed (exit $status; see the errors above)"
   log "built $2 in $((SECONDS - started))s"
 }
 
