@@ -417,3 +417,19 @@ def test_examples_apply_and_become_ready(cluster: Cluster, operator: None) -> No
     for name in names:
         eventually(lambda n=name: cluster.ready(n), what=f"{name} Ready")  # type: ignore[misc]
         assert cluster.token(name).startswith("kscim_")
+
+
+def test_peering_mode_reconciles_when_the_peering_object_exists(
+    cluster: Cluster, control_plane: ControlPlane, database_url: str
+) -> None:
+    peering = {"apiVersion": "kopf.dev/v1", "kind": "ClusterKopfPeering", "metadata": {"name": "kubescim"}}
+    try:
+        cluster.custom.create_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", peering)
+    except ApiException as exc:
+        if exc.status != 409:  # created by an earlier test in this session
+            raise
+    with running_operator(control_plane.kubeconfig, database_url, standalone=False):
+        cluster.apply(organization(), directory("peered"))
+        eventually(lambda: cluster.ready("peered"), what="Ready under peering")
+        status = cluster.custom.get_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", "kubescim")
+        assert status.get("status"), "the operator announces itself in the peering object"

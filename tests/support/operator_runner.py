@@ -25,7 +25,9 @@ SERVER_NAMESPACE = "kubescim-system"
 
 
 @contextmanager
-def running_operator(kubeconfig: Path, database_url: str, *, resync_seconds: float = 2.0) -> Iterator[None]:
+def running_operator(
+    kubeconfig: Path, database_url: str, *, resync_seconds: float = 2.0, standalone: bool = True
+) -> Iterator[None]:
     """Start ``python -m scim_operator.main``; stop it (SIGTERM, by PID) afterwards.
 
     Raises RuntimeError with the operator's log when it does not become live.
@@ -42,20 +44,22 @@ def running_operator(kubeconfig: Path, database_url: str, *, resync_seconds: flo
     }
     fd, log_path = tempfile.mkstemp(prefix="kubescim-operator-", suffix=".log")
     try:
-        with os.fdopen(fd, "wb") as log, _spawn(env, port, log) as process:
+        with os.fdopen(fd, "wb") as log, _spawn(env, port, log, standalone) as process:
             yield from _wait_live(process, port, Path(log_path))
     finally:
         os.unlink(log_path)
 
 
 @contextmanager
-def _spawn(env: dict[str, str], port: int, log: IO[bytes]) -> Iterator[subprocess.Popen[bytes]]:
+def _spawn(
+    env: dict[str, str], port: int, log: IO[bytes], standalone: bool
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "scim_operator.main",
-            "--standalone",
+            *(["--standalone"] if standalone else []),
             "--liveness",
             f"http://127.0.0.1:{port}/healthz",
         ],
