@@ -89,3 +89,29 @@ class Storage(Protocol):
 
     def delete_directory(self, directory: str) -> None:
         """Delete every resource of a directory."""
+
+
+class ReplaceByPatch:
+    """PUT as a PATCH that sets every attribute and, for a Group, the whole member set."""
+
+    def patch(
+        self,
+        directory: str,
+        kind: Kind,
+        id: str,
+        mutate: Mutator | None,
+        changes: list[MemberChange],
+        *,
+        if_match: str | None,
+        members: bool,
+    ) -> Resource:
+        raise NotImplementedError
+
+    def replace(
+        self, directory: str, kind: Kind, id: str, doc: dict[str, Any], *, if_match: str | None
+    ) -> Resource:
+        changes: list[MemberChange] = []
+        if kind == "Group":
+            changes = [MemberChange("replace", tuple(m["value"] for m in doc.get("members") or []))]
+            doc = {k: v for k, v in doc.items() if k != "members"}
+        return self.patch(directory, kind, id, lambda _old: doc, changes, if_match=if_match, members=True)

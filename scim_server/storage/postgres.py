@@ -25,7 +25,7 @@ from ..scim.errors import Conflict, InvalidValue, NotFound, Uniqueness
 from ..scim.filter import Filter
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
-from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource
 from .rows import (
     check_version,
     group_columns,
@@ -119,7 +119,7 @@ def migrate(url: str) -> list[int]:
     return applied
 
 
-class PostgresStorage:
+class PostgresStorage(ReplaceByPatch):
     """The production backend. ``pool_size`` bounds connections per process."""
 
     def __init__(self, url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> None:
@@ -260,23 +260,6 @@ class PostgresStorage:
         return Page(total, [self._render(kind, row[1:]) for row in rows])
 
     # -- replace / patch ----------------------------------------------------------------
-    def replace(
-        self, directory: str, kind: Kind, id: str, doc: dict[str, Any], *, if_match: str | None
-    ) -> Resource:
-        if kind == "Group":
-            members = [m["value"] for m in doc.get("members") or []]
-            data = {k: v for k, v in doc.items() if k != "members"}
-            return self.patch(
-                directory,
-                kind,
-                id,
-                lambda _old: data,
-                [MemberChange("replace", tuple(members))],
-                if_match=if_match,
-                members=True,
-            )
-        return self.patch(directory, kind, id, lambda _old: doc, [], if_match=if_match, members=True)
-
     def patch(
         self,
         directory: str,

@@ -18,7 +18,7 @@ from typing import Any
 from ..scim.errors import InvalidValue, NotFound, Uniqueness
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
-from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource
 from .rows import (
     check_version,
     group_columns,
@@ -68,7 +68,7 @@ def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-class SqliteStorage:
+class SqliteStorage(ReplaceByPatch):
     """A file-backed store; ``path`` ``:memory:`` is not shared between threads."""
 
     def __init__(self, path: str | Path) -> None:
@@ -225,23 +225,6 @@ class SqliteStorage:
         return Page(total, [self._render(kind, row) for row in rows])
 
     # -- replace / patch ----------------------------------------------------------------------
-    def replace(
-        self, directory: str, kind: Kind, id: str, doc: dict[str, Any], *, if_match: str | None
-    ) -> Resource:
-        if kind == "Group":
-            members = tuple(m["value"] for m in doc.get("members") or [])
-            data = {k: v for k, v in doc.items() if k != "members"}
-            return self.patch(
-                directory,
-                kind,
-                id,
-                lambda _old: data,
-                [MemberChange("replace", members)],
-                if_match=if_match,
-                members=True,
-            )
-        return self.patch(directory, kind, id, lambda _old: doc, [], if_match=if_match, members=True)
-
     def patch(
         self,
         directory: str,
