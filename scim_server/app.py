@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from typing import Any
@@ -86,7 +87,7 @@ def _install_hooks(app: Flask, settings: Settings) -> None:
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+        g.request_id = request.headers.get("X-Request-Id", "")[:64] or os.urandom(12).hex()
 
     @app.after_request
     def _finish(response: Response) -> Response:

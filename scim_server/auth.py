@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,7 @@ class LocalTokenRegistry:
         self.tokens_file = tokens_file
         self._cache: dict[str, list[_Entry]] = {}
         self._stamp: tuple[float, float] | None = None
+        self._checked = 0.0
 
     # -- reading ------------------------------------------------------------------------
     def _mtimes(self) -> tuple[float, float]:
@@ -104,6 +106,11 @@ class LocalTokenRegistry:
         return mtime(self.state_file), mtime(self.tokens_file)
 
     def _load(self) -> dict[str, list[_Entry]]:
+        # Re-check the files at most every 0.5 s: a stat per request is measurable.
+        now = time.monotonic()
+        if self._stamp is not None and now - self._checked < 0.5:
+            return self._cache
+        self._checked = now
         stamp = self._mtimes()
         if stamp == self._stamp:
             return self._cache
@@ -169,6 +176,7 @@ class LocalTokenRegistry:
             current = [i for i in current if i.get("expires") is None or i["expires"] > at.isoformat()]
             current.append({"sha256": token_hash(token), "created": at.isoformat(), "expires": None})
             state[directory] = current
+        self._stamp = None
         return token
 
     def has(self, directory: str) -> bool:
@@ -177,7 +185,9 @@ class LocalTokenRegistry:
     def revoke(self, directory: str) -> bool:
         """Forget every token of ``directory``; returns whether it existed."""
         with self._locked_state() as state:
-            return state.pop(directory, None) is not None
+            existed = state.pop(directory, None) is not None
+        self._stamp = None
+        return existed
 
 
 def _read_tokens_file(path: Path) -> dict[str, list[_Entry]]:

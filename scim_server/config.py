@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     max_bulk_operations: int = Field(default=1000, ge=1)
     log_format: str = "text"
     log_level: str = "INFO"
-    access_log: bool = True
+    access_log: bool = False
 
     @field_validator("log_format")
     @classmethod

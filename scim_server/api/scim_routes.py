@@ -41,7 +41,10 @@ def _authenticate() -> None:
 def _context() -> Context:
     state = server_state()
     settings = state.settings
-    root = settings.public_url.rstrip("/") if settings.public_url else request.url_root.rstrip("/")
+    if settings.public_url:
+        root = settings.public_url.rstrip("/")
+    else:
+        root = f"{request.scheme}://{request.host}{request.script_root}"
     return Context(state.storage, g.directory, f"{root}/scim/v2/{g.directory}", settings)
 
 

@@ -15,7 +15,7 @@ from scim_server.storage import Storage
 
 
 def test_json_access_log_has_context_and_no_secret(tmp_path: Path, storage: Storage, directory: str) -> None:
-    settings = Settings(state_dir=tmp_path, log_format="json")
+    settings = Settings(state_dir=tmp_path, log_format="json", access_log=True)
     tokens = LocalTokenRegistry(tmp_path)
     token = tokens.issue(directory)
     app = create_app(settings, storage=storage, tokens=tokens)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from pathlib import Path
 
 from scim_server.auth import TOKEN_PREFIX, LocalTokenRegistry, bearer_token, new_token, token_hash
@@ -28,11 +29,15 @@ def test_registry_stores_only_hashes_and_scopes_tokens(tmp_path: Path) -> None:
     assert not registry.verify("acme", "")
 
 
-def test_a_running_server_sees_tokens_issued_later(tmp_path: Path) -> None:
+def test_a_running_server_sees_tokens_issued_later_within_half_a_second(tmp_path: Path) -> None:
     server_side = LocalTokenRegistry(tmp_path)
     assert not server_side.verify("acme", "nothing-yet")
     token = LocalTokenRegistry(tmp_path).issue("acme")
+    time.sleep(0.6)
     assert server_side.verify("acme", token)
+    LocalTokenRegistry(tmp_path).revoke("acme")
+    time.sleep(0.6)
+    assert not server_side.verify("acme", token)
 
 
 def test_tokens_file_accepts_plaintext_and_hashes(tmp_path: Path) -> None:
