@@ -51,15 +51,18 @@ _GROUP_SELECT_BARE = "SELECT r.id, r.data, r.created, r.last_modified, r.version
 
 # One statement: validate the members, insert them, bump the group's version.
 _ADD_MEMBERS = """
-WITH known AS (
-    SELECT u.id, 'User' AS t FROM users u WHERE u.directory_id = %(d)s AND u.id = ANY(%(ids)s)
+WITH known AS MATERIALIZED (
+    -- By id alone (the primary key), then the directory checked on the few rows found:
+    -- a directory condition here could steer the planner to scan the whole directory.
+    SELECT u.id, 'User' AS t, u.directory_id AS dir FROM users u WHERE u.id = ANY(%(ids)s)
     UNION ALL
-    SELECT g.id, 'Group' FROM groups g WHERE g.directory_id = %(d)s AND g.id = ANY(%(ids)s)
-), ok AS (
-    SELECT count(*) = cardinality(%(ids)s::text[]) AS ok FROM known
+    SELECT g.id, 'Group', g.directory_id FROM groups g WHERE g.id = ANY(%(ids)s)
+), mine AS (
+    SELECT id, t FROM known WHERE dir = %(d)s), ok AS (
+    SELECT count(*) = cardinality(%(ids)s::text[]) AS ok FROM mine
 ), ins AS (
     INSERT INTO memberships (directory_id, group_id, member_id, member_type)
-    SELECT %(d)s, %(g)s, known.id, known.t FROM known, ok
+    SELECT %(d)s, %(g)s, mine.id, mine.t FROM mine, ok
     WHERE ok.ok AND EXISTS (SELECT 1 FROM groups WHERE directory_id = %(d)s AND id = %(g)s)
     ON CONFLICT DO NOTHING
 )
