@@ -7,8 +7,10 @@ output, one-line errors on stderr, exit code 0 on success, 1 on failure, 2 on us
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -233,11 +235,19 @@ def _redact(message: str, settings: Settings) -> str:
     return message.splitlines()[0] if message else message
 
 
+def _remove_if_master(master_pid: int, path: str) -> None:
+    """Delete the metrics folder when the master exits (forked workers inherit atexit)."""
+    if os.getpid() == master_pid:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _run_gunicorn(settings: Settings, bind: str, workers: int, threads: int, timeout: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kubescim-metrics-")
+        metrics_dir = tempfile.mkdtemp(prefix="kubescim-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(_remove_if_master, os.getpid(), metrics_dir)
 
     def child_exit(_server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess

@@ -132,7 +132,13 @@ class PostgresStorage(ReplaceByPatch):
             url,
             min_size=1,
             max_size=pool_size,
-            kwargs={"autocommit": True, "row_factory": tuple_row},
+            # Generic plans: our statements are short index lookups whose plans do not
+            # depend on the values, and re-planning each call cost more than executing.
+            kwargs={
+                "autocommit": True,
+                "row_factory": tuple_row,
+                "options": "-c plan_cache_mode=force_generic_plan",
+            },
             open=True,
             name="kubescim",
         )
