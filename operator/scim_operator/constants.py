@@ -51,6 +51,7 @@ REASON_DATA_DELETED: Final = "DataDeleted"
 REASON_DATA_RETAINED: Final = "DataRetained"
 REASON_DIRECTORIES_EXIST: Final = "DirectoriesExist"
 REASON_STORAGE_UNAVAILABLE: Final = "StorageUnavailable"
+REASON_INACTIVE_DELETED: Final = "InactiveUsersDeleted"
 
 __all__ = [
     "ANNOTATION_ISSUED_AT",

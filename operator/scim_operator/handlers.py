@@ -56,6 +56,7 @@ class Reconciler:
             outcome = reconcile_directory(self.clients, body, self.route)
             status = dict(outcome.status)
             if stats and self.storage is not None:
+                outcome.events.extend(self._purge_inactive(body, status))
                 merged = {**(body.get("status") or {}), **status}
                 try:
                     status.update(stats_status(self.storage, merged))
@@ -73,6 +74,28 @@ class Reconciler:
                 )
                 response.release_conn()
             post(body, outcome.events)
+
+    def _purge_inactive(self, body: dict[str, Any], status: dict[str, Any]) -> list[Event]:
+        """``inactiveUsers: Delete``: remove the users the IdP deactivated."""
+        if (body.get("spec") or {}).get("inactiveUsers") != "Delete" or self.storage is None:
+            return []
+        dir_id = status.get("directoryId") or (body.get("status") or {}).get("directoryId")
+        if not dir_id:
+            return []
+        try:
+            count = self.storage.purge_inactive(dir_id)
+        except Exception as exc:
+            log.warning("cannot purge inactive users of %s: %s", dir_id, type(exc).__name__)
+            return []
+        if not count:
+            return []
+        return [
+            (
+                "Normal",
+                c.REASON_INACTIVE_DELETED,
+                f"deleted {count} deactivated user(s) (inactiveUsers: Delete)",
+            )
+        ]
 
     def _get(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:

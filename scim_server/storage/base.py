@@ -90,6 +90,13 @@ class Storage(Protocol):
     def delete_directory(self, directory: str) -> None:
         """Delete every resource of a directory."""
 
+    def purge_inactive(self, directory: str) -> int:
+        """Delete the directory's users with ``active`` false (and their memberships).
+
+        Returns how many were deleted. For directories whose policy is to not keep
+        deactivated users.
+        """
+
 
 class ReplaceByPatch:
     """PUT as a PATCH that sets every attribute and, for a Group, the whole member set."""

@@ -477,6 +477,25 @@ class PostgresStorage(ReplaceByPatch):
         assert row is not None
         return DirectoryStats(int(row[0]), int(row[1]), row[2])
 
+    def purge_inactive(self, directory: str) -> int:
+        with self._conn() as conn, conn.transaction():
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM users WHERE directory_id = %s AND active = false FOR UPDATE", (directory,)
+                )
+            ]
+            if not ids:
+                return 0
+            conn.execute(
+                "WITH gone AS (DELETE FROM memberships WHERE member_id = ANY(%s) RETURNING group_id) "
+                "UPDATE groups SET version = version + 1, last_modified = %s "
+                "WHERE id IN (SELECT group_id FROM gone)",
+                (ids, now()),
+            )
+            conn.execute("DELETE FROM users WHERE id = ANY(%s) AND directory_id = %s", (ids, directory))
+        return len(ids)
+
     def delete_directory(self, directory: str) -> None:
         with self._conn() as conn, conn.transaction():
             for table in ("memberships", "groups", "users"):

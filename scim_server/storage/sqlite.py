@@ -379,6 +379,29 @@ class SqliteStorage(ReplaceByPatch):
         assert row is not None
         return DirectoryStats(int(row[0]), int(row[1]), parse_time(row[2]) if row[2] else None)
 
+    def purge_inactive(self, directory: str) -> int:
+        with self._write() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM users WHERE directory_id = ? AND active = 0", (directory,)
+                ).fetchall()
+            ]
+            wanted = json.dumps(ids)
+            conn.execute(
+                "UPDATE groups SET version = version + 1, last_modified = ? WHERE id IN "
+                "(SELECT group_id FROM memberships WHERE member_id IN (SELECT value FROM json_each(?)))",
+                (iso(now()), wanted),
+            )
+            conn.execute(
+                "DELETE FROM memberships WHERE member_id IN (SELECT value FROM json_each(?))", (wanted,)
+            )
+            conn.execute(
+                "DELETE FROM users WHERE directory_id = ? AND id IN (SELECT value FROM json_each(?))",
+                (directory, wanted),
+            )
+        return len(ids)
+
     def delete_directory(self, directory: str) -> None:
         with self._write() as conn:
             for table in ("memberships", "groups", "users"):

@@ -433,3 +433,17 @@ def test_peering_mode_reconciles_when_the_peering_object_exists(
         eventually(lambda: cluster.ready("peered"), what="Ready under peering")
         status = cluster.custom.get_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", "kubescim")
         assert status.get("status"), "the operator announces itself in the peering object"
+
+
+def test_inactive_users_are_deleted_when_the_policy_says_so(
+    cluster: Cluster, operator: None, storage: Storage
+) -> None:
+    cluster.apply(organization(), directory("okta", inactiveUsers="Delete"), directory("keep"))
+    eventually(lambda: cluster.ready("okta") and cluster.ready("keep"))
+    purged, kept = f"{cluster.ns}-okta", f"{cluster.ns}-keep"
+    storage.create(purged, "User", {"userName": "left", "active": False})
+    storage.create(purged, "User", {"userName": "stays", "active": True})
+    storage.create(kept, "User", {"userName": "left", "active": False})
+    eventually(lambda: storage.stats(purged).users == 1, what="deactivated user deleted")
+    assert cluster.events(c.REASON_INACTIVE_DELETED)
+    assert storage.stats(kept).users == 1

@@ -444,3 +444,23 @@ def test_stats_and_delete_directory(storage: Storage, directory: str) -> None:
     storage.delete_directory(directory)
     assert (storage.stats(directory).users, storage.stats(directory).groups) == (0, 0)
     assert storage.stats(f"{directory}-keep").users == 1
+
+
+def test_purge_inactive_deletes_only_deactivated_users_of_the_directory(
+    storage: Storage, directory: str
+) -> None:
+    kept = storage.create(directory, "User", user("active", active=True))["id"]
+    unknown = storage.create(directory, "User", user("no-flag"))["id"]
+    gone = storage.create(directory, "User", user("left", active=False))["id"]
+    other = storage.create(f"{directory}-x", "User", user("left", active=False))["id"]
+    group = storage.create(
+        directory, "Group", {"displayName": "g", "members": [{"value": kept}, {"value": gone}]}
+    )
+    assert storage.purge_inactive(directory) == 1
+    assert member_ids(storage, directory, group["id"]) == {kept}
+    assert storage.get(directory, "Group", group["id"])["meta"]["version"] != group["meta"]["version"]
+    with pytest.raises(NotFound):
+        storage.get(directory, "User", gone)
+    assert storage.get(directory, "User", unknown)["userName"] == "no-flag"
+    assert storage.get(f"{directory}-x", "User", other)["active"] is False
+    assert storage.purge_inactive(directory) == 0
