@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -160,4 +159,3 @@ class KubernetesTokenRegistry:
             if self._stopped.wait(backoff):
                 return
             backoff = min(backoff * 2, 10.0)
-            time.sleep(0)

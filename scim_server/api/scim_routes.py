@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, g, request
 from ..auth import DIRECTORY_NAME, bearer_token
 from ..scim.errors import Forbidden, NotFound, Unauthorized
 from ..scim.query import search_params
-from ..scim.schemas import resource_types
+from ..scim.schemas import all_schemas, resource_types
 from ..storage import Kind
 from . import discovery, handlers
 from .bulk import process_bulk
@@ -140,8 +140,6 @@ def get_resource_type(name: str) -> Response:
 
 @bp.route("/Schemas", methods=["GET"])
 def list_schemas() -> Response:
-    from ..scim.schemas import all_schemas
-
     base = _context().base_url
     return scim_response(200, _list([discovery.schema_doc(s, base) for s in all_schemas()]))
 

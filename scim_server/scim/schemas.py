@@ -15,7 +15,7 @@ from typing import Any, Final
 from scim2_models import EnterpriseUser, Group, User
 from scim2_models import Schema as ModelSchema
 
-from .errors import InvalidFilter, InvalidPath, ScimError
+from .errors import InvalidFilter, ScimError
 from .filter import AttrPath
 
 USER_SCHEMA: Final = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -153,12 +153,6 @@ class ResourceType:
                 raise error(f"unknown attribute {str(path)!r} for {self.name}")
         return Resolved(schema_urn, attr, sub)
 
-    def resolve_sub(self, resolved: Resolved, name: str, error: type[ScimError]) -> Attribute:
-        sub = resolved.attr.sub.get(name.lower())
-        if sub is None:
-            raise error(f"unknown sub-attribute {name!r} of {resolved.attr.name!r}")
-        return sub
-
 
 def _from_model(schema: ModelSchema, overrides: dict[str, dict[str, Any]]) -> Schema:
     def convert(a: Any, prefix: str) -> Attribute:
@@ -282,7 +276,6 @@ __all__ = [
     "GROUP_SCHEMA",
     "USER_SCHEMA",
     "Attribute",
-    "InvalidPath",
     "Resolved",
     "ResourceType",
     "Schema",

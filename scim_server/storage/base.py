@@ -101,21 +101,8 @@ class Storage(Protocol):
 class ReplaceByPatch:
     """PUT as a PATCH that sets every attribute and, for a Group, the whole member set."""
 
-    def patch(
-        self,
-        directory: str,
-        kind: Kind,
-        id: str,
-        mutate: Mutator | None,
-        changes: list[MemberChange],
-        *,
-        if_match: str | None,
-        members: bool,
-    ) -> Resource:
-        raise NotImplementedError
-
     def replace(
-        self, directory: str, kind: Kind, id: str, doc: dict[str, Any], *, if_match: str | None
+        self: Storage, directory: str, kind: Kind, id: str, doc: dict[str, Any], *, if_match: str | None
     ) -> Resource:
         changes: list[MemberChange] = []
         if kind == "Group":

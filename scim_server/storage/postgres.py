@@ -70,6 +70,14 @@ UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
 FROM ok WHERE ok.ok AND r.directory_id = %(d)s AND r.id = %(g)s
 RETURNING r.id, r.data, r.created, r.last_modified, r.version, NULL
 """
+# Optimistic: only the version that was read may be replaced.
+_UPDATE_USER = f"""
+UPDATE users r SET user_name = %(user_name)s, user_name_key = %(user_name_key)s,
+    external_id = %(external_id)s, display_name = %(display_name)s, active = %(active)s,
+    data = %(data)s, last_modified = %(ts)s, version = r.version + 1
+WHERE r.directory_id = %(d)s AND r.id = %(id)s AND r.version = %(version)s
+RETURNING r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS}
+"""
 _REMOVE_MEMBERS = """
 WITH del AS (
     DELETE FROM memberships WHERE directory_id = %(d)s AND group_id = %(g)s AND member_id = ANY(%(ids)s)
@@ -172,42 +180,22 @@ class PostgresStorage(ReplaceByPatch):
         try:
             with self._conn() as conn:
                 if kind == "User":
-                    c = user_columns(doc)
                     conn.execute(
                         "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
-                        "display_name, active, data, created, last_modified) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                        (
-                            directory,
-                            new_id,
-                            c["user_name"],
-                            c["user_name_key"],
-                            c["external_id"],
-                            c["display_name"],
-                            c["active"],
-                            Jsonb(doc),
-                            ts,
-                            ts,
-                        ),
+                        "display_name, active, data, created, last_modified) VALUES (%(d)s, %(id)s, "
+                        "%(user_name)s, %(user_name_key)s, %(external_id)s, %(display_name)s, %(active)s, "
+                        "%(data)s, %(ts)s, %(ts)s)",
+                        {"d": directory, "id": new_id, "data": Jsonb(doc), "ts": ts, **user_columns(doc)},
                     )
                     return user_resource(new_id, doc, ts, ts, 1, None)
                 members = doc.get("members") or []
                 data = {k: v for k, v in doc.items() if k != "members"}
-                c = group_columns(data)
                 with conn.transaction():
                     conn.execute(
-                        "INSERT INTO groups (directory_id, id, display_name, display_name_key, "
-                        "external_id, data, created, last_modified) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        (
-                            directory,
-                            new_id,
-                            c["display_name"],
-                            c["display_name_key"],
-                            c["external_id"],
-                            Jsonb(data),
-                            ts,
-                            ts,
-                        ),
+                        "INSERT INTO groups (directory_id, id, display_name, display_name_key, external_id, "
+                        "data, created, last_modified) VALUES (%(d)s, %(id)s, %(display_name)s, "
+                        "%(display_name_key)s, %(external_id)s, %(data)s, %(ts)s, %(ts)s)",
+                        {"d": directory, "id": new_id, "data": Jsonb(data), "ts": ts, **group_columns(data)},
                     )
                     if members:
                         self._add_members(conn, directory, new_id, [m["value"] for m in members], ts)
@@ -292,28 +280,12 @@ class PostgresStorage(ReplaceByPatch):
             version = int(current["meta"]["version"][3:-1])
             check_version(if_match, version)
             doc = mutate(_attributes(current))
-            c = user_columns(doc)
-            ts = now()
             try:
                 with self._conn() as conn:
                     row = conn.execute(
-                        "UPDATE users r SET user_name = %s, user_name_key = %s, external_id = %s, "
-                        "display_name = %s, active = %s, data = %s, last_modified = %s, "
-                        "version = r.version + 1 WHERE r.directory_id = %s AND r.id = %s "
-                        f"AND r.version = %s RETURNING r.id, r.data, r.created, r.last_modified, "
-                        f"r.version, {_USER_GROUPS}",
-                        (
-                            c["user_name"],
-                            c["user_name_key"],
-                            c["external_id"],
-                            c["display_name"],
-                            c["active"],
-                            Jsonb(doc),
-                            ts,
-                            directory,
-                            id,
-                            version,
-                        ),
+                        _UPDATE_USER,
+                        {"d": directory, "id": id, "version": version, "data": Jsonb(doc), "ts": now()}
+                        | user_columns(doc),
                     ).fetchone()
             except pg_errors.UniqueViolation as exc:
                 raise _uniqueness(exc) from None
@@ -384,18 +356,11 @@ class PostgresStorage(ReplaceByPatch):
                 data = row[1]
                 if mutate is not None:
                     data = mutate(dict(data))
-                    c = group_columns(data)
                     conn.execute(
-                        "UPDATE groups SET display_name = %s, display_name_key = %s, external_id = %s, "
-                        "data = %s WHERE directory_id = %s AND id = %s",
-                        (
-                            c["display_name"],
-                            c["display_name_key"],
-                            c["external_id"],
-                            Jsonb(data),
-                            directory,
-                            id,
-                        ),
+                        "UPDATE groups SET display_name = %(display_name)s, "
+                        "display_name_key = %(display_name_key)s, external_id = %(external_id)s, "
+                        "data = %(data)s WHERE directory_id = %(d)s AND id = %(id)s",
+                        {"d": directory, "id": id, "data": Jsonb(data)} | group_columns(data),
                     )
                 for change in changes:
                     self._apply_change(conn, directory, id, change, ts)

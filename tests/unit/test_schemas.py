@@ -204,11 +204,12 @@ def test_user_attributes_are_unknown_on_groups(groups: ResourceType, path: str) 
         groups.resolve(parse_attr_path(path), InvalidPath)
 
 
-def test_resolve_sub_finds_sub_attributes_case_insensitively(users: ResourceType) -> None:
-    resolved = users.resolve(AttrPath("emails"))
-    assert users.resolve_sub(resolved, "VALUE", InvalidPath).name == "value"
+def test_sub_attributes_resolve_case_insensitively(users: ResourceType) -> None:
+    resolved = users.resolve(AttrPath("emails", "VALUE"))
+    assert resolved.sub is not None
+    assert resolved.sub.name == "value"
     with pytest.raises(InvalidPath, match="nope"):
-        users.resolve_sub(resolved, "nope", InvalidPath)
+        users.resolve(AttrPath("emails", "nope"), InvalidPath)
 
 
 # -- /Schemas documents ---------------------------------------------------------------
