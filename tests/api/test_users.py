@@ -204,3 +204,22 @@ def test_location_honours_forwarded_headers_only_when_trusted(scim: ScimClient) 
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "idp.example.com"}
     body = scim.get(f"/Users/{created['id']}", headers=headers).get_json()
     assert body["meta"]["location"].startswith("http://localhost/")
+
+
+def test_location_follows_forwarded_headers_when_trusted(tmp_path: Any, storage: Any, directory: str) -> None:
+    from scim_server.app import create_app
+    from scim_server.auth import LocalTokenRegistry
+    from scim_server.config import Settings
+
+    tokens = LocalTokenRegistry(tmp_path)
+    app = create_app(Settings(state_dir=tmp_path, trust_forwarded=True), storage=storage, tokens=tokens)
+    headers = {
+        "Authorization": f"Bearer {tokens.issue(directory)}",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "scim.example.com",
+    }
+    response = app.test_client().post(
+        f"/scim/v2/{directory}/Users", json={"schemas": [USER], "userName": "fwd"}, headers=headers
+    )
+    assert response.status_code == 201
+    assert response.headers["Location"].startswith(f"https://scim.example.com/scim/v2/{directory}/Users/")
