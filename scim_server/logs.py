@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from .redaction import install_redaction
+
 _CONTEXT_FIELDS = ("request_id", "directory", "method", "path", "status", "duration_ms")
 
 
@@ -40,7 +42,8 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(log_format: str, level: str) -> None:
-    """Install one stderr handler on the ``kubescim`` logger tree."""
+    """Install one stderr handler on the ``kubescim`` logger tree; redact tokens anywhere."""
+    install_redaction()
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())

@@ -25,6 +25,13 @@ ORGANIZATIONS: Final = "organizations"
 
 FINALIZER: Final = f"{GROUP}/finalizer"
 ANNOTATION_DESIRED: Final = f"{GROUP}/desired-hash"
+# On the token Secret, written with the token: which token it is (a SHA-256 prefix, not
+# secret) and the Event that announces it, so a retry after a failure still announces it.
+ANNOTATION_TOKEN_FINGERPRINT: Final = f"{GROUP}/token-fingerprint"
+ANNOTATION_TOKEN_REASON: Final = f"{GROUP}/token-event-reason"
+ANNOTATION_TOKEN_MESSAGE: Final = f"{GROUP}/token-event-message"
+LEASE_NAME: Final = "kubescim-operator"
+COMPONENT: Final = "kubescim-operator"
 
 # Condition types.
 READY: Final = "Ready"

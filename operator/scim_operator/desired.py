@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scim_server.auth import token_hash
 from scim_server.directory_spec import directory_id, grace_period, parse_duration
 from scim_server.directory_spec import endpoint_url as spec_endpoint_url
 
@@ -82,7 +83,7 @@ def decode_secret_data(data: Mapping[str, str] | None) -> dict[str, str]:
 
 
 def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return token_hash(token)
 
 
 def desired_secret(
@@ -96,7 +97,10 @@ def desired_secret(
     issued_at: datetime,
     suspended: bool,
     previous: PreviousToken | None,
+    announcement: tuple[str, str] = (c.REASON_TOKEN_ISSUED, ""),
 ) -> dict[str, Any]:
+    """The token Secret; ``announcement`` (reason, message) is the Event that announces the
+    token, recorded next to it so that a retry can still post it."""
     data = {c.TOKEN_KEY: token, c.ENDPOINT_KEY: endpoint}
     if previous is not None:
         data[c.PREVIOUS_SHA256_KEY] = previous.sha256
@@ -112,6 +116,9 @@ def desired_secret(
             "annotations": {
                 c.ANNOTATION_ISSUED_AT: issued_at.isoformat(),
                 c.ANNOTATION_SUSPENDED: "true" if suspended else "false",
+                c.ANNOTATION_TOKEN_FINGERPRINT: token_sha256(token)[:16],
+                c.ANNOTATION_TOKEN_REASON: announcement[0],
+                c.ANNOTATION_TOKEN_MESSAGE: announcement[1],
             },
             "ownerReferences": [owner_reference("ScimDirectory", name, uid)],
         },

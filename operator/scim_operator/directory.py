@@ -8,8 +8,7 @@ Running it twice on an unchanged directory writes nothing.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,49 +16,30 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from scim_server.auth import new_token
 from scim_server.storage import Storage
 
 from . import constants as c
 from . import desired as d
+from . import kube
+from .tokens import Event, announcement, plan_token
 
 log = logging.getLogger("kubescim.operator")
-
-Event = tuple[str, str, str]  # (type, reason, message)
 
 
 @dataclass
 class Clients:
-    """The API groups the operator talks to, sharing one ApiClient."""
+    """The API groups the operator talks to, sharing one ApiClient (its urllib3 pool is
+    thread-safe and sized for the operator's workers)."""
 
     api: client.ApiClient
     core: client.CoreV1Api = field(init=False)
     net: client.NetworkingV1Api = field(init=False)
     custom: client.CustomObjectsApi = field(init=False)
 
-    org_ttl: float = 2.0
-    _orgs: dict[tuple[str, str], tuple[bool, float]] = field(init=False, default_factory=dict)
-
     def __post_init__(self) -> None:
         self.core = client.CoreV1Api(self.api)
         self.net = client.NetworkingV1Api(self.api)
         self.custom = client.CustomObjectsApi(self.api)
-
-    def organization_exists(self, namespace: str, name: str) -> bool:
-        """Whether the Organization exists; answers from a cache of a few seconds, since
-        a thousand directories of one organization would otherwise ask a thousand times."""
-        key = (namespace, name)
-        cached = self._orgs.get(key)
-        if cached is not None and cached[1] > time.monotonic():
-            return cached[0]
-        found = (
-            _read(
-                self.custom.get_namespaced_custom_object, c.GROUP, c.VERSION, namespace, c.ORGANIZATIONS, name
-            )
-            is not None
-        )
-        self._orgs[key] = (found, time.monotonic() + self.org_ttl)
-        return found
 
     def as_dict(self, obj: Any) -> dict[str, Any]:
         out: dict[str, Any] = self.api.sanitize_for_serialization(obj)
@@ -68,78 +48,13 @@ class Clients:
 
 @dataclass
 class Outcome:
-    """What a reconcile decided: the status fields to patch and the Events to post."""
+    """What a reconcile decided: the status fields to patch, the Events to post, and the
+    token announcement (posted before status records it)."""
 
     status: dict[str, Any]
     events: list[Event]
-
-
-def _read(fn: Callable[..., Any], *args: Any) -> Any | None:
-    try:
-        return fn(*args)
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _existing_previous(data: Mapping[str, str], now: datetime) -> d.PreviousToken | None:
-    sha, expires = data.get(c.PREVIOUS_SHA256_KEY), _parse_time(data.get(c.PREVIOUS_EXPIRES_KEY))
-    if sha and expires and expires > now:
-        return d.PreviousToken(sha, expires)
-    return None
-
-
-def fingerprint(token: str) -> str:
-    """A short SHA-256 prefix kept in status to notice a hand-edited token (not secret)."""
-    return d.token_sha256(token)[:16]
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    value: str
-    issued_at: datetime
-    previous: d.PreviousToken | None
-    event: Event | None
-
-
-def _decide_token(
-    spec: Mapping[str, Any], status: Mapping[str, Any], secret: Any | None, now: datetime
-) -> _Token:
-    data = d.decode_secret_data(secret.data) if secret is not None else {}
-    current = data.get(c.TOKEN_KEY)
-    known = status.get("tokenFingerprint")
-    if current is None or (known and fingerprint(current) != known):
-        if known:
-            why = "deleted" if secret is None else "edited"
-            event: Event = (
-                "Warning",
-                c.REASON_TOKEN_REISSUED,
-                f"the token Secret was {why}; a new token was issued: update the identity provider",
-            )
-        else:
-            event = ("Normal", c.REASON_TOKEN_ISSUED, f"bearer token issued in Secret {d.secret_name('')}")
-        return _Token(new_token(), now, None, event)
-    annotations = secret.metadata.annotations or {} if secret is not None else {}
-    issued_at = _parse_time(annotations.get(c.ANNOTATION_ISSUED_AT)) or now
-    reason = d.rotation_reason(spec, status, issued_at, now)
-    if reason is not None:
-        grace = d.grace_period(spec)
-        previous = d.PreviousToken(d.token_sha256(current), now + grace)
-        until = f"{previous.expires_at:%Y-%m-%dT%H:%M:%SZ}"
-        message = f"token rotated ({reason}); the previous token stays valid until {until}"
-        return _Token(new_token(), now, previous, ("Normal", c.REASON_TOKEN_ROTATED, message))
-    return _Token(current, issued_at, _existing_previous(data, now), None)
+    announcement: Event | None = None
+    fingerprint: str | None = None
 
 
 def _methods(
@@ -179,13 +94,14 @@ def _apply(
 
     ``actual`` None means "not read": creation is tried first (one call for a new
     directory), and an existing object found that way is compared like a read one.
+    Raises NamespaceTerminating when the namespace is being deleted.
     """
     ns, name = desired["metadata"]["namespace"], desired["metadata"]["name"]
     read, create, replace = _methods(clients, kind)
     desired = d.with_fingerprint(desired)
     if actual is None:
         try:
-            create(ns, desired, _preload_content=False).release_conn()
+            kube.write(create, ns, desired)
             return None
         except ApiException as exc:
             if exc.status != 409:
@@ -200,7 +116,7 @@ def _apply(
     }
     if kind == "Service":
         body["spec"] = {**current.get("spec", {}), **desired["spec"]}
-    replace(name, ns, body, _preload_content=False).release_conn()
+    kube.write(replace, name, ns, body)
     if spec_changed or quiet:
         return None
     reason = {"Secret": c.REASON_SECRET_RESTORED, "Ingress": c.REASON_INGRESS_RESTORED}.get(
@@ -213,10 +129,32 @@ def _changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in new.items() if old.get(k) != v}
 
 
+def _secret_view(secret: Any | None) -> tuple[dict[str, str], dict[str, str]] | None:
+    if secret is None:
+        return None
+    return d.decode_secret_data(secret.data), dict(secret.metadata.annotations or {})
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a reconcile needs to know beyond the directory itself (from the operator's
+    indexes): whether its Organization exists, and who else claims its id."""
+
+    organization_exists: bool
+    id_conflict: str | None = None
+
+
 def reconcile_directory(
-    clients: Clients, body: Mapping[str, Any], route: d.RouteConfig, now: datetime | None = None
+    clients: Clients,
+    body: Mapping[str, Any],
+    route: d.RouteConfig,
+    context: Context,
+    now: datetime | None = None,
 ) -> Outcome:
-    """Bring one directory's Secret, route and status to their desired state."""
+    """Bring one directory's Secret, route and status to their desired state.
+
+    Raises NamespaceTerminating when its namespace is being deleted.
+    """
     now = now or datetime.now(UTC)
     meta = body["metadata"]
     ns, name, uid = meta["namespace"], meta["name"], meta["uid"]
@@ -231,8 +169,8 @@ def reconcile_directory(
     # The id is pinned in status once a reconcile succeeded; before that, make sure no
     # other directory holds it, and read nothing that cannot exist yet.
     new = "directoryId" not in status
-    conflict = _id_conflict(clients, dir_id, uid) if new else None
-    if conflict:
+    if new and context.id_conflict:
+        conflict = context.id_conflict
         conditions = d.set_condition(
             conditions, c.READY, False, c.REASON_ID_CONFLICT, conflict, generation, now
         )
@@ -240,41 +178,39 @@ def reconcile_directory(
         return Outcome(_changed(status, new_status), [("Warning", c.REASON_ID_CONFLICT, conflict)])
 
     org_name = (spec.get("organizationRef") or {}).get("name", "")
-    has_org = clients.organization_exists(ns, org_name)
+    has_org = context.organization_exists
     endpoint = d.endpoint_url(spec, dir_id, route)
     suspended = bool(spec.get("suspended"))
 
-    secret = _read(clients.core.read_namespaced_secret, d.secret_name(name), ns)
-    token = _decide_token(spec, status, secret, now)
-    if token.event is not None:
-        type_, reason, message = token.event
-        events.append((type_, reason, message.replace(d.secret_name(""), d.secret_name(name))))
+    secret = kube.read(clients.core.read_namespaced_secret, d.secret_name(name), ns)
+    plan = plan_token(spec, status, d.secret_name(name), _secret_view(secret), now)
     wanted_secret = d.desired_secret(
         namespace=ns,
         name=name,
         uid=uid,
         dir_id=dir_id,
         endpoint=endpoint,
-        token=token.value,
-        issued_at=token.issued_at,
+        token=plan.value,
+        issued_at=plan.issued_at,
         suspended=suspended,
-        previous=token.previous,
+        previous=plan.previous,
+        announcement=(plan.reason, plan.message),
     )
-    quiet_secret = token.event is not None
-    event = _apply(clients, "Secret", secret, wanted_secret, spec_changed=spec_changed, quiet=quiet_secret)
+    announce = announcement(plan, status)
+    event = _apply(clients, "Secret", secret, wanted_secret, spec_changed=spec_changed, quiet=bool(announce))
     if event:
         events.append(event)
 
     wanted_service = d.desired_service(namespace=ns, name=name, uid=uid, dir_id=dir_id, route=route)
     if wanted_service is not None:
-        service = None if new else _read(clients.core.read_namespaced_service, d.service_name(name), ns)
+        service = None if new else kube.read(clients.core.read_namespaced_service, d.service_name(name), ns)
         event = _apply(clients, "Service", service, wanted_service, spec_changed=spec_changed, quiet=False)
         if event:
             events.append(event)
     wanted_ingress = d.desired_ingress(
         namespace=ns, name=name, uid=uid, spec=spec, dir_id=dir_id, route=route
     )
-    ingress = None if new else _read(clients.net.read_namespaced_ingress, d.ingress_name(name), ns)
+    ingress = None if new else kube.read(clients.net.read_namespaced_ingress, d.ingress_name(name), ns)
     event = _apply(clients, "Ingress", ingress, wanted_ingress, spec_changed=spec_changed, quiet=False)
     if event:
         events.append(event)
@@ -284,15 +220,15 @@ def reconcile_directory(
         "directoryId": dir_id,
         "endpoint": endpoint,
         "tokenSecretRef": {"name": d.secret_name(name)},
-        "tokenIssuedAt": token.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "tokenFingerprint": fingerprint(token.value),
+        "tokenIssuedAt": plan.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tokenFingerprint": plan.fingerprint,
         "tokenRotationTrigger": (spec.get("tokenPolicy") or {}).get("rotationTrigger"),
         "observedGeneration": generation,
         "conditions": conditions,
     }
     if new_status["tokenRotationTrigger"] is None:
         del new_status["tokenRotationTrigger"]
-    return Outcome(_changed(status, new_status), events)
+    return Outcome(_changed(status, new_status), events, announce, plan.fingerprint)
 
 
 def _conditions(
@@ -327,17 +263,33 @@ def _conditions(
     return conditions
 
 
-def _id_conflict(clients: Clients, dir_id: str, uid: str) -> str | None:
+@dataclass(frozen=True, slots=True, order=True)
+class IdClaim:
+    """One directory's claim on a directory id (from the operator's index)."""
+
+    pinned: bool  # status.directoryId holds it: the id is this directory's
+    created: str
+    uid: str
+    holder: str  # namespace/name
+
+
+def id_conflict(dir_id: str, uid: str, claims: Iterable[IdClaim]) -> str | None:
     """Another directory may already hold this id (an explicit path, or a
-    ``<namespace>-<name>`` that two objects spell alike, like ``a-b/c`` and ``a/b-c``)."""
-    selector = f"{c.LABEL_DIRECTORY_ID}={dir_id}"
-    for secret in clients.core.list_secret_for_all_namespaces(label_selector=selector).items:
-        meta = secret.metadata
-        assert meta is not None
-        owners = meta.owner_references or []
-        if owners and all(o.uid != uid for o in owners):
-            holder = f"{meta.namespace}/{(meta.labels or {}).get(c.LABEL_DIRECTORY)}"
-            return f"directory id {dir_id!r} is already used by {holder}; set a distinct spec.endpoint.path"
+    ``<namespace>-<name>`` that two objects spell alike, like ``a-b/c`` and ``a/b-c``).
+
+    The directory that pinned the id keeps it; among new claimants the oldest wins.
+    """
+    mine = [x for x in claims if x.uid == uid]
+    others = [x for x in claims if x.uid != uid]
+    if not others:
+        return None
+    me = mine[0] if mine else IdClaim(False, "~", uid, "")
+    for other in others:
+        if other.pinned or (not me.pinned and (other.created, other.uid) < (me.created, me.uid)):
+            return (
+                f"directory id {dir_id!r} is already used by {other.holder}; "
+                "set a distinct spec.endpoint.path"
+            )
     return None
 
 
@@ -375,5 +327,5 @@ def finalize_directory(clients: Clients, storage: Storage | None, body: Mapping[
         (clients.net.delete_namespaced_ingress, d.ingress_name(name)),
         (clients.core.delete_namespaced_service, d.service_name(name)),
     ):
-        _read(fn, obj, ns)
+        kube.read(fn, obj, ns)
     return event

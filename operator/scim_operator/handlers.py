@@ -1,120 +1,31 @@
-"""kopf registrations. Handlers are thin: each delegates to ``directory``/``organization``.
+"""kopf registrations. Handlers only delegate: to ``Reconciler.sync`` for a directory, to
+``organization`` for an Organization, and to ``directory.finalize_directory`` on deletion.
 
-Every path that reconciles a directory (its own events, a resync timer, an event on a
-Secret/Ingress/Service it owns, its Organization appearing) goes through
-``Reconciler.sync``, which serialises work per directory and reads the object fresh,
-so two triggers never issue two tokens.
+Three indexes, kept current by kopf from its watches, replace reads of the API on every
+event: which Organizations exist, which directories each Organization has, and which
+directories claim each directory id.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import kopf
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from scim_server.storage import Storage
 
 from . import constants as c
-from .desired import RouteConfig
-from .directory import Clients, Event, finalize_directory, reconcile_directory, stats_status
-from .organization import deletion_blocked, member_directories, organization_status
+from . import desired as d
+from . import events
+from .directory import Clients, IdClaim, finalize_directory
+from .kube import describe
+from .organization import deletion_blocked, member_summary, organization_ready, organization_status
+from .reconciler import Reconciler, context_for
 from .settings import OperatorSettings
 
 log = logging.getLogger("kubescim.operator")
-
-
-@dataclass
-class Reconciler:
-    """Shared state of one operator process, kept in kopf's memo."""
-
-    clients: Clients
-    route: RouteConfig
-    storage: Storage | None
-    locks: defaultdict[tuple[str, str], threading.Lock] = field(
-        default_factory=lambda: defaultdict(threading.Lock)
-    )
-    guard: threading.Lock = field(default_factory=threading.Lock)
-
-    def _lock(self, namespace: str, name: str) -> threading.Lock:
-        with self.guard:
-            return self.locks[(namespace, name)]
-
-    def sync(self, namespace: str, name: str, *, stats: bool = False) -> None:
-        """Reconcile one directory from its current state; post Events for corrections."""
-        with self._lock(namespace, name):
-            body = self._get(namespace, name)
-            if body is None or body["metadata"].get("deletionTimestamp"):
-                return
-            outcome = reconcile_directory(self.clients, body, self.route)
-            status = dict(outcome.status)
-            if stats and self.storage is not None:
-                outcome.events.extend(self._purge_inactive(body, status))
-                merged = {**(body.get("status") or {}), **status}
-                try:
-                    status.update(stats_status(self.storage, merged))
-                except Exception as exc:
-                    log.warning("cannot read stats of %s/%s: %s", namespace, name, type(exc).__name__)
-            if status:
-                response: Any = self.clients.custom.patch_namespaced_custom_object_status(
-                    c.GROUP,
-                    c.VERSION,
-                    namespace,
-                    c.DIRECTORIES,
-                    name,
-                    {"status": status},
-                    _preload_content=False,
-                )
-                response.release_conn()
-            post(body, outcome.events)
-
-    def _purge_inactive(self, body: dict[str, Any], status: dict[str, Any]) -> list[Event]:
-        """``inactiveUsers: Delete``: remove the users the IdP deactivated."""
-        if (body.get("spec") or {}).get("inactiveUsers") != "Delete" or self.storage is None:
-            return []
-        dir_id = status.get("directoryId") or (body.get("status") or {}).get("directoryId")
-        if not dir_id:
-            return []
-        try:
-            count = self.storage.purge_inactive(dir_id)
-        except Exception as exc:
-            log.warning("cannot purge inactive users of %s: %s", dir_id, type(exc).__name__)
-            return []
-        if not count:
-            return []
-        return [
-            (
-                "Normal",
-                c.REASON_INACTIVE_DELETED,
-                f"deleted {count} deactivated user(s) (inactiveUsers: Delete)",
-            )
-        ]
-
-    def _get(self, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            body = cast(
-                dict[str, Any],
-                self.clients.custom.get_namespaced_custom_object(
-                    c.GROUP, c.VERSION, namespace, c.DIRECTORIES, name
-                ),
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return body
-
-
-def post(body: Mapping[str, Any], events: list[Event]) -> None:
-    for type_, reason, message in events:
-        kopf.event(cast(Any, dict(body)), type=type_, reason=reason, message=message)
 
 
 def build_settings(op: OperatorSettings) -> kopf.OperatorSettings:
@@ -128,8 +39,32 @@ def build_settings(op: OperatorSettings) -> kopf.OperatorSettings:
     settings.execution.max_workers = op.max_workers
     settings.execution.default_backoff = op.backoff_seconds
     settings.posting.level = logging.WARNING  # only our own Events, and kopf's warnings
-    settings.peering.name = "kubescim"
+    settings.peering.standalone = True  # one active replica at a time, by a Lease (see election)
     return settings
+
+
+def _indexes(kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    """The Organization and directory-id indexes kopf passes every handler."""
+    return kwargs["organization_index"], kwargs["directory_ids"]
+
+
+def _memo(memo: Any) -> Reconciler:
+    reconciler: Reconciler = memo.reconciler
+    return reconciler
+
+
+async def _reconcile(
+    reconciler: Reconciler, body: Any, indexes: tuple[Any, Any], *, stats: bool, backoff: float
+) -> None:
+    """Reconcile a directory on the reconciler's threads; a failure is retried by kopf with
+    a message that never carries an API response body (it may hold a Secret)."""
+    meta = body["metadata"]
+    context = context_for(body, *indexes)
+    try:
+        await reconciler.run(reconciler.sync, meta["namespace"], meta["name"], context, stats=stats)
+    except Exception as exc:
+        message = f"reconcile of {meta['namespace']}/{meta['name']} failed: {describe(exc)}"
+        raise kopf.TemporaryError(message, delay=backoff) from None
 
 
 def register(registry: kopf.OperatorRegistry, op: OperatorSettings) -> None:
@@ -157,89 +92,128 @@ def register(registry: kopf.OperatorRegistry, op: OperatorSettings) -> None:
 
     @kopf.on.probe(id="storage", registry=registry)
     def storage_probe(*, memo: Any, **_: Any) -> bool:
-        reconciler: Reconciler = memo.reconciler
-        if reconciler.storage is not None:
-            reconciler.storage.ping()
+        storage = _memo(memo).storage
+        if storage is not None:
+            storage.ping()
         return True
+
+    @kopf.on.cleanup(registry=registry)
+    def cleanup(*, memo: Any, **_: Any) -> None:
+        _memo(memo).close()
+
+    @kopf.index(**organizations, id="organization_index")
+    def organization_index(*, namespace: str | None, name: str, **_: Any) -> dict[tuple[str, str], bool]:
+        return {(str(namespace), name): True}
+
+    @kopf.index(**directories, id="directory_members")
+    def directory_members(
+        *, namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        org = (spec.get("organizationRef") or {}).get("name", "")
+        return {(str(namespace), org): member_summary(name, status)}
+
+    @kopf.index(**directories, id="directory_ids")
+    def directory_ids(
+        *,
+        namespace: str | None,
+        name: str,
+        uid: str,
+        meta: kopf.Meta,
+        spec: kopf.Spec,
+        status: kopf.Status,
+        **_: Any,
+    ) -> dict[str, IdClaim]:
+        pinned = status.get("directoryId")
+        dir_id = pinned or d.directory_id(str(namespace), name, spec)
+        created = str(meta.get("creationTimestamp") or "")
+        return {dir_id: IdClaim(bool(pinned), created, uid, f"{namespace}/{name}")}
 
     @kopf.on.resume(**directories, id="directory")
     @kopf.on.create(**directories, id="directory")
     @kopf.on.update(**directories, id="directory")
-    def directory_changed(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-        assert namespace is not None
-        memo.reconciler.sync(namespace, name, stats=True)
-
     @kopf.timer(
         **directories, id="directory-resync", interval=op.resync_seconds, initial_delay=op.resync_seconds
     )
-    def directory_resync(*, name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-        assert namespace is not None
-        memo.reconciler.sync(namespace, name, stats=True)
+    async def directory_changed(*, body: kopf.Body, memo: Any, **kwargs: Any) -> None:
+        await _reconcile(_memo(memo), body, _indexes(kwargs), stats=True, backoff=op.backoff_seconds)
 
     @kopf.on.delete(**directories, id="directory-cleanup")
-    def directory_deleted(*, body: kopf.Body, memo: Any, **_: Any) -> None:
-        reconciler: Reconciler = memo.reconciler
+    async def directory_deleted(*, body: kopf.Body, memo: Any, **_: Any) -> None:
+        reconciler = _memo(memo)
         try:
-            event = finalize_directory(reconciler.clients, reconciler.storage, body)
-        except ApiException:
-            raise
+            event = await reconciler.run(finalize_directory, reconciler.clients, reconciler.storage, body)
         except Exception as exc:
-            message = f"cannot handle the directory's data yet ({type(exc).__name__}); will retry"
-            kopf.event(
-                cast(Any, dict(body)), type="Warning", reason=c.REASON_STORAGE_UNAVAILABLE, message=message
-            )
+            message = f"cannot handle the directory's data yet ({describe(exc)}); will retry"
+            events.post(body, [("Warning", c.REASON_STORAGE_UNAVAILABLE, message)])
             raise kopf.TemporaryError(message, delay=op.backoff_seconds) from None
-        post(body, [event])
+        events.post(body, [event])
 
     @kopf.on.event("", "v1", "secrets", **owned)
     @kopf.on.event("", "v1", "services", **owned)
     @kopf.on.event("networking.k8s.io", "v1", "ingresses", **owned)
-    async def owned_object_changed(*, event: Any, memo: Any, **_: Any) -> None:
-        # Async, so the many ADDED events of a mass creation cost no thread hop.
+    async def owned_object_changed(*, event: Any, memo: Any, **kwargs: Any) -> None:
         if event.get("type") not in ("DELETED", "MODIFIED"):
             return
         meta = event["object"]["metadata"]
-        await asyncio.to_thread(memo.reconciler.sync, meta["namespace"], meta["labels"][c.LABEL_DIRECTORY])
+        namespace, name = meta["namespace"], meta["labels"][c.LABEL_DIRECTORY]
+        reconciler = _memo(memo)
+        try:
+            body = await reconciler.run(reconciler.get, namespace, name)
+            if body is not None:
+                await _reconcile(reconciler, body, _indexes(kwargs), stats=False, backoff=op.backoff_seconds)
+        except Exception as exc:  # an event handler is not retried: the resync timer catches up
+            log.warning(
+                "cannot reconcile %s/%s after a change of its %s: %s",
+                namespace,
+                name,
+                event["object"].get("kind", "object"),
+                describe(exc),
+            )
 
     @kopf.on.resume(**organizations, id="organization")
     @kopf.on.create(**organizations, id="organization")
     @kopf.on.update(**organizations, id="organization")
     @kopf.timer(**organizations, id="organization-resync", interval=op.resync_seconds)
-    def organization_changed(
-        *, body: kopf.Body, name: str, namespace: str | None, patch: kopf.Patch, memo: Any, **_: Any
+    async def organization_changed(
+        *,
+        body: kopf.Body,
+        name: str,
+        namespace: str | None,
+        patch: kopf.Patch,
+        memo: Any,
+        **kwargs: Any,
     ) -> None:
         assert namespace is not None
-        reconciler: Reconciler = memo.reconciler
-        members = member_directories(reconciler.clients, namespace, name)
+        reconciler = _memo(memo)
+        members = list(kwargs["directory_members"].get((namespace, name)) or [])
         patch.status.update(organization_status(body, members))
-        for directory in members:
-            conditions = (directory.get("status") or {}).get("conditions") or []
-            if not any(
-                x.get("type") == c.ORGANIZATION_READY and x.get("status") == "True" for x in conditions
-            ):
-                reconciler.sync(namespace, directory["metadata"]["name"])
+        for member in members:
+            if organization_ready(member):
+                continue
+            directory = await reconciler.run(reconciler.get, namespace, member["metadata"]["name"])
+            if directory is not None:
+                await _reconcile(
+                    reconciler, directory, _indexes(kwargs), stats=False, backoff=op.backoff_seconds
+                )
 
     @kopf.on.delete(**organizations, id="organization-guard")
-    def organization_deleted(
-        *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **_: Any
+    async def organization_deleted(
+        *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
     ) -> None:
         assert namespace is not None
-        reconciler: Reconciler = memo.reconciler
-        blocked = deletion_blocked(body, member_directories(reconciler.clients, namespace, name))
+        blocked = deletion_blocked(body, list(kwargs["directory_members"].get((namespace, name)) or []))
         if blocked is None:
             return
         status, event = blocked
-        reconciler.clients.custom.patch_namespaced_custom_object_status(
-            c.GROUP, c.VERSION, namespace, c.ORGANIZATIONS, name, {"status": status}
-        )
-        post(body, [event])
+        reconciler = _memo(memo)
+        await reconciler.run(reconciler.patch_organization_status, namespace, name, status)
+        events.post(body, [event])
         raise kopf.TemporaryError(event[2], delay=min(op.resync_seconds, 15))
 
 
-def make_reconciler(op: OperatorSettings, api: client.ApiClient | None = None) -> Reconciler:
+def make_reconciler(op: OperatorSettings, api: client.ApiClient) -> Reconciler:
     """The memo's reconciler: API clients, route defaults, and storage when configured."""
-    from scim_server.kube_tokens import api_client
     from scim_server.storage import open_storage
 
-    storage = open_storage(op.database_url, pool_size=4) if op.database_url else None
-    return Reconciler(Clients(api or api_client()), op.route(), storage)
+    storage: Storage | None = open_storage(op.database_url, pool_size=4) if op.database_url else None
+    return Reconciler(Clients(api), op.route(), storage, workers=op.max_workers)

@@ -1,40 +1,171 @@
-"""``kubescim-operator``: run the operator (active/standby through kopf peering)."""
+"""``kubescim-operator``: run the operator; with several replicas, one reconciles (a Lease)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
+import socket
 import sys
-from collections.abc import Sequence
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
 
 import kopf
+from kubernetes import client
 
+from scim_server.redaction import install_redaction
+
+from . import constants as c
+from . import kube
+from .election import LeaderElector
 from .handlers import build_settings, make_reconciler, register
 from .settings import OperatorSettings
 
+log = logging.getLogger("kubescim.operator")
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kubescim-operator", description="Reconcile kubescim directories.")
-    parser.add_argument("--namespace", "-n", action="append", default=[], help="watch only these namespaces")
-    parser.add_argument("--standalone", action="store_true", help="no peering (single replica, development)")
-    parser.add_argument("--liveness", default="http://0.0.0.0:8081/healthz", help="liveness probe endpoint")
-    parser.add_argument("--verbose", "-v", action="store_true", help="log every handler run")
-    parser.add_argument("--log-format", choices=["plain", "full", "json"], default="full")
-    args = parser.parse_args(argv)
-    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
-    op = OperatorSettings()
+
+class CliError(Exception):
+    """A one-line error for stderr; exit code 1."""
+
+
+def _address(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname or not parts.port:
+        raise CliError(f"invalid --liveness {url!r}: expected http://HOST:PORT/PATH")
+    return parts.hostname, parts.port
+
+
+class _StandbyProbe(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"standby\n")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _listen(url: str | None) -> ThreadingHTTPServer | None:
+    """Bind the liveness address now: a standby answers probes, and a port already in use
+    is a clear error before anything else starts."""
+    if not url:
+        return None
+    host, port = _address(url)
+    try:
+        server = ThreadingHTTPServer((host, port), _StandbyProbe)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port} for --liveness: {exc.strerror}") from None
+    threading.Thread(target=server.serve_forever, name="standby-probe", daemon=True).start()
+    return server
+
+
+def _close(server: ThreadingHTTPServer | None) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
+def _identity() -> str:
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+
+
+def _on_signals(stop: threading.Event) -> Callable[[], None]:
+    """Set ``stop`` on SIGTERM/SIGINT while waiting as a standby; returns the undo."""
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    for s in previous:
+        signal.signal(s, handler)
+
+    def undo() -> None:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+    return undo
+
+
+def run(args: argparse.Namespace, op: OperatorSettings) -> int:
+    """Run the operator: at once with ``--standalone``, else once it holds the Lease."""
+    api = kube.api_client(pool_size=op.max_workers + 8)
     registry = kopf.OperatorRegistry()
     register(registry, op)
-    kopf.run(
-        registry=registry,
-        settings=build_settings(op),
-        memo=kopf.Memo(reconciler=make_reconciler(op)),
-        standalone=args.standalone,
-        peering_name=None if args.standalone else "kubescim",
-        clusterwide=not args.namespace,
-        namespaces=args.namespace,
-        liveness_endpoint=args.liveness,
+    probe = _listen(args.liveness)
+    stop = threading.Event()
+
+    def operate() -> None:
+        _close(probe)
+        kopf.run(
+            registry=registry,
+            settings=build_settings(op),
+            memo=kopf.Memo(reconciler=make_reconciler(op, api)),
+            standalone=True,
+            clusterwide=not args.namespace,
+            namespaces=args.namespace,
+            liveness_endpoint=args.liveness or None,
+        )
+
+    if args.standalone:
+        operate()
+        return 0
+    elector = LeaderElector(client.CoordinationV1Api(api), op.lease(_identity()))
+    undo = _on_signals(stop)
+    try:
+        if not elector.acquire(stop):
+            _close(probe)
+            return 0
+    finally:
+        undo()
+    lost = threading.Event()
+    keeper = threading.Thread(target=elector.keep, args=(stop, lost), name="lease", daemon=True)
+    keeper.start()
+    try:
+        operate()
+    finally:
+        stop.set()
+        keeper.join()
+        if not lost.is_set():
+            elector.release()
+    return 1 if lost.is_set() else 0
+
+
+def build_parser(op: OperatorSettings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubescim-operator",
+        description="Reconcile kubescim Organizations and ScimDirectories. With several replicas, "
+        f"the one holding the Lease {c.LEASE_NAME!r} reconciles; the others wait as standbys.",
     )
-    return 0
+    parser.add_argument("--namespace", "-n", action="append", default=[], help="watch only these namespaces")
+    parser.add_argument(
+        "--standalone", action="store_true", help="no Lease: reconcile at once (single replica, development)"
+    )
+    parser.add_argument(
+        "--liveness",
+        default=op.liveness,
+        help="liveness probe URL ('' to disable; default %(default)s; env KUBESCIM_OPERATOR_LIVENESS)",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every handler run")
+    parser.add_argument("--log-format", choices=["plain", "full", "json"], default="full")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    op = OperatorSettings()
+    args = build_parser(op).parse_args(argv)
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
+    install_redaction()
+    try:
+        return run(args, op)
+    except CliError as exc:
+        print(f"kubescim-operator: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from . import constants as c
 from . import desired as d
-from .directory import Clients, Event
+from .tokens import Event
 
 
-def member_directories(clients: Clients, namespace: str, organization: str) -> list[dict[str, Any]]:
-    """The ScimDirectories in ``namespace`` whose organizationRef names ``organization``."""
-    listing: dict[str, Any] = cast(
-        dict[str, Any],
-        clients.custom.list_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.DIRECTORIES),
-    )
-    return [
-        item
-        for item in listing.get("items", [])
-        if (item.get("spec", {}).get("organizationRef") or {}).get("name") == organization
-    ]
+def member_summary(name: str, status: Mapping[str, Any]) -> dict[str, Any]:
+    """What the Organization needs of one of its directories (kept in the operator's index)."""
+    return {"metadata": {"name": name}, "status": {"conditions": list(status.get("conditions") or [])}}
+
+
+def organization_ready(directory: Mapping[str, Any]) -> bool:
+    """Whether the directory has seen its Organization (OrganizationReady is True)."""
+    conditions = (directory.get("status") or {}).get("conditions") or []
+    return any(x.get("type") == c.ORGANIZATION_READY and x.get("status") == "True" for x in conditions)
 
 
 def _ready(directory: Mapping[str, Any]) -> bool:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from . import constants as c
 from .desired import RouteConfig
+from .election import LeaseConfig
 
 _ROUTE = RouteConfig()
+_SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
 class OperatorSettings(BaseSettings):
@@ -26,6 +31,31 @@ class OperatorSettings(BaseSettings):
     resync_seconds: float = Field(default=60.0, gt=0)
     backoff_seconds: float = Field(default=10.0, gt=0)
     max_workers: int = Field(default=32, ge=1)
+    liveness: str = "http://0.0.0.0:8081/healthz"
+    lease_namespace: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KUBESCIM_OPERATOR_LEASE_NAMESPACE", "POD_NAMESPACE"),
+    )
+    lease_duration_seconds: float = Field(default=15.0, ge=1)
+    lease_renew_deadline_seconds: float = Field(default=10.0, ge=1)
+    lease_retry_seconds: float = Field(default=2.0, gt=0)
+
+    def lease(self, identity: str) -> LeaseConfig:
+        """Where the Lease lives (setting, else the pod's namespace, else ``default``)."""
+        namespace = self.lease_namespace
+        if namespace is None:
+            try:
+                namespace = Path(_SERVICE_ACCOUNT_NAMESPACE).read_text().strip() or None
+            except OSError:
+                namespace = None
+        return LeaseConfig(
+            namespace=namespace or "default",
+            name=c.LEASE_NAME,
+            identity=identity,
+            duration=self.lease_duration_seconds,
+            renew_deadline=self.lease_renew_deadline_seconds,
+            retry=self.lease_retry_seconds,
+        )
 
     def route(self) -> RouteConfig:
         return RouteConfig(

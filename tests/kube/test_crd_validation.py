@@ -18,7 +18,7 @@ import yaml
 from kubernetes import client as k8s
 
 from scim_operator import desired as d
-from scim_operator.directory import Clients, reconcile_directory
+from scim_operator.directory import Clients, Context, reconcile_directory
 from scim_operator.organization import organization_status
 from tests.support.controlplane import REPO_ROOT, ControlPlane
 
@@ -159,7 +159,10 @@ INVALID_DIRECTORIES: list[tuple[str, Manifest, list[str]]] = [
     (
         "name longer than 50 characters",
         scim_directory(name="a" * 51),
-        ["ScimDirectory names are at most 50 characters (they become part of the endpoint path)"],
+        [
+            "metadata.name: Invalid value: ScimDirectory names are at most 50 characters "
+            "(they become part of the endpoint path)"
+        ],
     ),
     (
         "upper-case host",
@@ -575,7 +578,7 @@ def test_scim_directory_status_keeps_what_the_operator_writes(
     custom = k8s.CustomObjectsApi(kube_api)
     manifest = scim_directory(tokenPolicy={"rotationTrigger": "now"})
     body = custom.create_namespaced_custom_object(**DIRECTORIES, namespace=namespace, body=manifest)
-    outcome = reconcile_directory(Clients(kube_api), body, d.RouteConfig())
+    outcome = reconcile_directory(Clients(kube_api), body, d.RouteConfig(), Context(organization_exists=True))
     stats = {"users": 12, "groups": 3, "lastSyncTime": "2025-03-01T12:00:00Z"}
     status = {**outcome.status, **stats}
 

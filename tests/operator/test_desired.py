@@ -250,10 +250,13 @@ def test_secret_metadata_names_labels_and_owns_it() -> None:
     assert meta["ownerReferences"] == [d.owner_reference("ScimDirectory", "okta", UID)]
 
 
-def test_secret_annotations_carry_issue_time_and_suspension() -> None:
+def test_secret_annotations_carry_issue_time_suspension_and_the_tokens_announcement() -> None:
     assert secret()["metadata"]["annotations"] == {
         c.ANNOTATION_ISSUED_AT: "2025-03-01T12:00:00+00:00",
         c.ANNOTATION_SUSPENDED: "false",
+        c.ANNOTATION_TOKEN_FINGERPRINT: hashlib.sha256(b"tok-current").hexdigest()[:16],
+        c.ANNOTATION_TOKEN_REASON: c.REASON_TOKEN_ISSUED,
+        c.ANNOTATION_TOKEN_MESSAGE: "",
     }
     assert secret(suspended=True)["metadata"]["annotations"][c.ANNOTATION_SUSPENDED] == "true"
 
