@@ -16,10 +16,9 @@ every attempt at INFO; this module is what the operator needs of it.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -135,9 +134,12 @@ class LeaderElector:
             stop.wait(self.config.retry)
         return False
 
-    def keep(self, stop: threading.Event, lost: threading.Event) -> None:
+    def keep(
+        self, stop: threading.Event, lost: threading.Event, on_lost: Callable[[], None] = lambda: None
+    ) -> None:
         """Renew until ``stop``; when renewal fails for the whole deadline, set ``lost`` and
-        ``stop``, and send this process SIGTERM: the operator stops as on any shutdown."""
+        ``stop`` and call ``on_lost`` (the operator sends itself SIGTERM: it stops as on
+        any shutdown)."""
         cfg = self.config
         while not stop.wait(cfg.retry):
             deadline = time.monotonic() + cfg.renew_deadline
@@ -149,6 +151,6 @@ class LeaderElector:
                               cfg.renew_deadline)  # fmt: skip
                     lost.set()
                     stop.set()
-                    os.kill(os.getpid(), signal.SIGTERM)
+                    on_lost()
                     return
                 stop.wait(min(cfg.retry, max(0.0, deadline - time.monotonic())))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import socket
 import sys
@@ -92,6 +93,11 @@ def _on_signals(stop: threading.Event) -> Callable[[], None]:
     return undo
 
 
+def _terminate_self() -> None:
+    """Stop kopf the way Kubernetes would: SIGTERM to this process."""
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 def run(args: argparse.Namespace, op: OperatorSettings) -> int:
     """Run the operator: at once with ``--standalone``, else once it holds the Lease."""
     api = kube.api_client(pool_size=op.max_workers + 8)
@@ -124,7 +130,9 @@ def run(args: argparse.Namespace, op: OperatorSettings) -> int:
     finally:
         undo()
     lost = threading.Event()
-    keeper = threading.Thread(target=elector.keep, args=(stop, lost), name="lease", daemon=True)
+    keeper = threading.Thread(
+        target=elector.keep, args=(stop, lost, _terminate_self), name="lease", daemon=True
+    )
     keeper.start()
     try:
         operate()

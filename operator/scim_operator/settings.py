@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import constants as c
@@ -39,6 +39,16 @@ class OperatorSettings(BaseSettings):
     lease_duration_seconds: float = Field(default=15.0, ge=1)
     lease_renew_deadline_seconds: float = Field(default=10.0, ge=1)
     lease_retry_seconds: float = Field(default=2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _lease_timing(self) -> OperatorSettings:
+        if not self.lease_retry_seconds < self.lease_renew_deadline_seconds < self.lease_duration_seconds:
+            raise ValueError(
+                "lease timing must satisfy retry < renew deadline < duration "
+                f"(got {self.lease_retry_seconds}, {self.lease_renew_deadline_seconds}, "
+                f"{self.lease_duration_seconds})"
+            )
+        return self
 
     def lease(self, identity: str) -> LeaseConfig:
         """Where the Lease lives (setting, else the pod's namespace, else ``default``)."""
