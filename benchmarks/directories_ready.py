@@ -31,6 +31,7 @@ from tests.support.postgres import free_port
 
 GROUP, VERSION = "kubescim.io", "v1alpha1"
 TARGET_SECONDS = 60.0
+SHUTDOWN_SECONDS = 30.0
 
 
 def ready_count(custom: client.CustomObjectsApi, namespace: str) -> int:
@@ -41,6 +42,20 @@ def ready_count(custom: client.CustomObjectsApi, namespace: str) -> int:
         for cond in (item.get("status") or {}).get("conditions") or []
         if cond["type"] == "Ready" and cond["status"] == "True"
     )
+
+
+def stop_operator(operator: subprocess.Popen[bytes]) -> float | None:
+    """SIGTERM, as a Deployment does; the seconds until exit, or None after SHUTDOWN_SECONDS
+    (then SIGABRT, so faulthandler writes every thread's stack to the log)."""
+    started = time.monotonic()
+    os.killpg(operator.pid, signal.SIGTERM)
+    try:
+        operator.wait(SHUTDOWN_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(operator.pid, signal.SIGABRT)
+        operator.wait()
+        return None
+    return round(time.monotonic() - started, 2)
 
 
 def start_operator(plane: ControlPlane, workdir: Path) -> subprocess.Popen[bytes]:
@@ -54,6 +69,8 @@ def start_operator(plane: ControlPlane, workdir: Path) -> subprocess.Popen[bytes
     return subprocess.Popen(
         [
             sys.executable,
+            "-X",
+            "faulthandler",  # SIGABRT on a hung shutdown dumps every thread into the log
             "-m",
             "scim_operator.main",
             "--standalone",
@@ -128,9 +145,7 @@ def main() -> int:
                     )
             elapsed = time.monotonic() - started
     finally:
-        if operator is not None:
-            os.killpg(operator.pid, signal.SIGTERM)
-            operator.wait(30)
+        shutdown = stop_operator(operator) if operator is not None else None
         plane.stop()
     result = {
         "directories": args.count,
@@ -138,7 +153,8 @@ def main() -> int:
         "apply_seconds": round(applied, 1),
         "all_ready_seconds": round(elapsed, 1),
         "target_seconds": TARGET_SECONDS,
-        "pass": ready == args.count and elapsed <= TARGET_SECONDS,
+        "shutdown_seconds": shutdown,
+        "pass": ready == args.count and elapsed <= TARGET_SECONDS and shutdown is not None,
         "operator_log": str(workdir / "operator.log"),
     }
     if args.output == "json":
@@ -148,6 +164,11 @@ def main() -> int:
         print(
             f"{ready}/{args.count} ScimDirectories Ready {elapsed:.1f} s after the first apply "
             f"(applying took {applied:.1f} s); target <= {TARGET_SECONDS:.0f} s: {verdict}"
+        )
+        print(
+            f"operator exited {shutdown:.1f} s after SIGTERM"
+            if shutdown is not None
+            else f"operator did not exit within {SHUTDOWN_SECONDS:.0f} s of SIGTERM (stacks in its log)"
         )
     return 0 if result["pass"] else 1
 

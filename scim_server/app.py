@@ -70,9 +70,14 @@ def create_app(
 def open_token_registry(settings: Settings) -> TokenRegistry:
     """The registry ``settings`` select: local files, manifests, or Kubernetes Secrets."""
     if settings.token_source == "kubernetes":
-        from .kube_tokens import KubernetesTokenRegistry, api_client
+        from .kube_tokens import KubernetesTokenRegistry, kube_configuration
 
-        return KubernetesTokenRegistry(api_client(), settings.token_namespace).start()
+        return KubernetesTokenRegistry(
+            kube_configuration(),
+            settings.token_namespace,
+            watch_seconds=settings.token_watch_seconds,
+            max_staleness=settings.token_max_staleness_seconds,
+        ).start()
     local = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
     if settings.manifests_dir is not None:
         from .manifests import ManifestTokenRegistry

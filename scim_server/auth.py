@@ -54,10 +54,14 @@ def validate_directory_name(name: str) -> str:
 
 class TokenRegistry(Protocol):
     def verify(self, directory: str, token: str) -> bool:
-        """Whether ``token`` is currently valid for ``directory``."""
+        """Whether ``token`` is currently valid for ``directory``.
 
-    def suspended(self, directory: str) -> bool:
-        """Whether ``directory`` is suspended (requests then get 403)."""
+        Raises scim.errors.ServiceUnavailable when the registry cannot tell now (its source
+        is unreachable for longer than it may be).
+        """
+
+    def refusal(self, directory: str) -> str | None:
+        """Why ``directory`` refuses valid tokens (403: suspended, inactive), or None."""
 
     def directories(self) -> list[str]:
         """Names of the directories this registry knows."""
@@ -141,6 +145,9 @@ class LocalTokenRegistry:
 
     def suspended(self, directory: str) -> bool:
         return False
+
+    def refusal(self, directory: str) -> str | None:
+        return None
 
     # -- writing ------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,24 @@ class Settings(BaseSettings):
     tokens_file: Path | None = None
     token_source: Literal["local", "kubernetes"] = "local"
     token_namespace: str | None = None
+    token_watch_seconds: int = Field(
+        default=30,
+        ge=3,
+        le=3600,
+        description=(
+            "with token_source=kubernetes: server-side timeout of each watch; a connection silent "
+            "for 1.5x this is dropped and re-listed, so a revoked token is refused within 2x this "
+            "while the API server is reachable"
+        ),
+    )
+    token_max_staleness_seconds: int | None = Field(
+        default=None,
+        description=(
+            "with token_source=kubernetes: answer SCIM requests 503 (and /readyz 503) once the API "
+            "server was unreachable this long; unset keeps serving cached tokens (availability "
+            "first); at least 2x token_watch_seconds"
+        ),
+    )
     manifests_dir: Path | None = None
     public_url: str | None = None
     trust_forwarded: bool = False
@@ -43,6 +61,16 @@ class Settings(BaseSettings):
         if value not in ("text", "json"):
             raise ValueError("must be 'text' or 'json'")
         return value
+
+    @model_validator(mode="after")
+    def _staleness_covers_a_watch(self) -> Settings:
+        limit = self.token_max_staleness_seconds
+        if limit is not None and limit < 2 * self.token_watch_seconds:
+            raise ValueError(
+                "token_max_staleness_seconds must be at least 2 x token_watch_seconds "
+                f"({2 * self.token_watch_seconds}), or healthy watches would trip it"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:

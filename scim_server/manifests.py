@@ -112,5 +112,8 @@ class ManifestTokenRegistry:
         declared = self._current().get(directory)
         return declared is not None and declared.suspended
 
+    def refusal(self, directory: str) -> str | None:
+        return f"directory {directory} is suspended" if self.suspended(directory) else None
+
     def directories(self) -> list[str]:
         return sorted(self._current())

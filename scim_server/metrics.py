@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -29,6 +30,26 @@ LATENCY = Histogram(
     "SCIM HTTP request latency",
     ["directory", "method", "status"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+# The token registry (scim_server.kube_tokens). Every gunicorn worker runs its own watches,
+# so gauges take the worst live worker, and the counter adds up what each worker saw.
+TOKEN_REJECTIONS = Counter(
+    "kubescim_token_secrets_rejected_total",
+    "Secrets claiming a directory id whose token was refused, once per Secret version and reason "
+    "(counted by every server process)",
+    ["reason"],
+)
+TOKEN_REJECTED_SECRETS = Gauge(
+    "kubescim_token_rejected_secrets",
+    "Secrets that currently claim a directory id and are refused",
+    ["reason"],
+    multiprocess_mode="livemax",
+)
+TOKEN_WATCH_STALENESS = Gauge(
+    "kubescim_token_watch_staleness_seconds",
+    "Seconds since the token registry last heard from the Kubernetes API server on both watches",
+    multiprocess_mode="livemax",
 )
 
 

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Response
 
 from .. import metrics
-from .state import server_state
+from .state import ServerState, server_state
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("kubescim.ops")
@@ -18,17 +18,28 @@ def healthz() -> Response:
     return Response("ok\n", content_type="text/plain")
 
 
+def _token_readiness(state: ServerState) -> tuple[bool, str]:
+    """Whether the token registry can serve, and one line about it (how fresh it is, for
+    a registry that watches a source: see kube_tokens)."""
+    readiness = getattr(state.tokens, "readiness", None)
+    if readiness is None:
+        return True, f"tokens: {state.settings.token_source}"
+    ready, detail = readiness()
+    return bool(ready), str(detail)
+
+
 @bp.route("/readyz", methods=["GET"])
 def readyz() -> Response:
     state = server_state()
-    if not getattr(state.tokens, "synced", True):
-        return Response("token registry not synced yet\n", status=503, content_type="text/plain")
+    ready, tokens = _token_readiness(state)
+    if not ready:
+        return Response(f"{tokens}\n", status=503, content_type="text/plain")
     try:
         state.storage.ping()
     except Exception as exc:
         log.warning("storage not ready: %s", type(exc).__name__)
-        return Response("storage unavailable\n", status=503, content_type="text/plain")
-    return Response("ok\n", content_type="text/plain")
+        return Response(f"storage unavailable\n{tokens}\n", status=503, content_type="text/plain")
+    return Response(f"ok\n{tokens}\n", content_type="text/plain")
 
 
 @bp.route("/metrics", methods=["GET"])

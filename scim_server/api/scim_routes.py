@@ -7,14 +7,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from ..auth import DIRECTORY_NAME, bearer_token
-from ..scim.errors import Forbidden, NotFound, Unauthorized
+from ..scim.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from ..scim.query import search_params
 from ..scim.schemas import all_schemas, resource_types
 from ..storage import Kind
 from . import discovery, handlers
 from .bulk import process_bulk
 from .handlers import Context, Result
-from .http import json_body, scim_response
+from .http import error_response, json_body, scim_response
 from .state import server_state
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2/<directory>")
@@ -26,16 +26,24 @@ def _pull_directory(_endpoint: str | None, values: dict[str, Any] | None) -> Non
 
 
 @bp.before_request
-def _authenticate() -> None:
+def _authenticate() -> Response | None:
+    """401 without a valid token, 403 when the directory refuses it, 503 when the registry
+    cannot tell (not 401: identity providers take 401 for a bad credential)."""
     directory = g.directory
     token = bearer_token(request.headers.get("Authorization"))
     if token is None:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     tokens = server_state().tokens
-    if not DIRECTORY_NAME.match(directory) or not tokens.verify(directory, token):
+    try:
+        valid = DIRECTORY_NAME.match(directory) is not None and tokens.verify(directory, token)
+    except ServiceUnavailable as error:
+        return error_response(error, error.headers)
+    if not valid:
         raise Unauthorized("invalid bearer token for this directory")
-    if tokens.suspended(directory):
-        raise Forbidden("this directory is suspended")
+    refusal = tokens.refusal(directory)
+    if refusal is not None:
+        raise Forbidden(refusal)
+    return None
 
 
 def _context() -> Context:

@@ -111,3 +111,17 @@ class NotImplementedByServer(ScimError):
 
 class InternalError(ScimError):
     status = 500
+
+
+class ServiceUnavailable(ScimError):
+    """The server cannot answer now (not: the request is wrong); retry after ``retry_after`` s."""
+
+    status = 503
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
