@@ -1,4 +1,4 @@
-"""The results table, the checks against ARCHITECTURE.md's targets, and the JSON form.
+"""The results table, the checks against docs/design.md's targets, and the JSON form.
 
 A check compares kubescim with a ceiling or with scim2-server measured in the same run;
 it is SKIP when either side was not measured, and FAIL when a side it needs had errors.
@@ -116,7 +116,7 @@ def table(results: Results, baseline: dict[tuple[str, str], dict[str, Any]] | No
 
 
 def checks(results: Results) -> list[Check]:
-    """Evaluate ARCHITECTURE.md's "Performance we hold ourselves to" on this run."""
+    """Evaluate docs/design.md's "Performance we hold ourselves to" on this run."""
     out: list[Check] = []
 
     def rows_ok(*pairs: tuple[str, str]) -> str | None:

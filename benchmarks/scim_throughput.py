@@ -2,7 +2,7 @@
 
 Starts a throwaway PostgreSQL, serves each target under gunicorn with the same settings,
 stores the data each phase needs, drives every scenario with wrk at 4 connections and
-prints a table and one PASS/FAIL line per target of ARCHITECTURE.md ("Performance we
+prints a table and one PASS/FAIL line per target of docs/design.md ("Performance we
 hold ourselves to"). Run from the repository root::
 
     python -m benchmarks.scim_throughput                      # full run, ~12 minutes

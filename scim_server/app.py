@@ -17,10 +17,11 @@ from .api.http import error_response
 from .api.ops import bp as ops_bp
 from .api.scim_routes import bp as scim_bp
 from .api.state import EXTENSION, ServerState
-from .auth import LocalTokenRegistry, TokenRegistry
 from .config import Settings
 from .scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError
 from .storage import Storage, open_storage
+from .tokens.factory import open_token_registry
+from .tokens.registry import TokenRegistry
 
 log = logging.getLogger("kubescim.http")
 _WWW_AUTHENTICATE = 'Bearer realm="kubescim"'
@@ -65,25 +66,6 @@ def create_app(
         wsgi = ProxyFix(wsgi, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
     app.wsgi_app = wsgi  # type: ignore[method-assign]
     return app
-
-
-def open_token_registry(settings: Settings) -> TokenRegistry:
-    """The registry ``settings`` select: local files, manifests, or Kubernetes Secrets."""
-    if settings.token_source == "kubernetes":
-        from .kube_tokens import KubernetesTokenRegistry, kube_configuration
-
-        return KubernetesTokenRegistry(
-            kube_configuration(),
-            settings.token_namespace,
-            watch_seconds=settings.token_watch_seconds,
-            max_staleness=settings.token_max_staleness_seconds,
-        ).start()
-    local = LocalTokenRegistry(settings.state_dir, settings.tokens_file)
-    if settings.manifests_dir is not None:
-        from .manifests import ManifestTokenRegistry
-
-        return ManifestTokenRegistry(settings.manifests_dir, local)
-    return local
 
 
 def _install_hooks(app: Flask, settings: Settings) -> None:

@@ -21,20 +21,28 @@ from typing import Any
 import yaml
 
 from . import __version__
-from .auth import LocalTokenRegistry, validate_directory_name
 from .config import Settings
+from .crd.durations import parse_duration
+from .crd.spec import validate_directory_id
+from .tokens.local import LocalTokenRegistry
 
 
 class CliError(Exception):
     """A failure to report as one line on stderr with exit code 1."""
 
 
+_DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    """The environment's settings, with the flags given on the command line winning."""
     overrides: dict[str, Any] = {}
     if getattr(args, "state_dir", None):
         overrides["state_dir"] = Path(args.state_dir)
     if getattr(args, "database_url", None):
         overrides["database_url"] = args.database_url
+    if getattr(args, "base_url", None):
+        overrides["public_url"] = args.base_url
     return Settings(**overrides)
 
 
@@ -53,13 +61,10 @@ def _endpoint(settings: Settings, name: str, fallback: str) -> str:
 
 
 def _parse_duration(text: str) -> timedelta:
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
     try:
-        if text[-1] in units:
-            return timedelta(seconds=float(text[:-1]) * units[text[-1]])
-        return timedelta(seconds=float(text))
-    except (ValueError, IndexError):
-        raise CliError(f"invalid duration {text!r}: use e.g. 30s, 15m, 24h, 7d") from None
+        return parse_duration(text)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -72,7 +77,7 @@ def cmd_directories_create(args: argparse.Namespace) -> int:
     if registry.has(name) and not args.new_token:
         raise CliError(f"directory {name!r} already exists (use 'kubescim tokens rotate {name}')")
     token = registry.issue(name)
-    endpoint = _endpoint(settings, name, args.base_url)
+    endpoint = _endpoint(settings, name, _DEFAULT_BASE_URL)
     data = {"name": name, "endpoint": endpoint, "token": token}
     _emit(data, args.output, f"directory: {name}\nendpoint:  {endpoint}\ntoken:     {token}")
     return 0
@@ -81,7 +86,7 @@ def cmd_directories_create(args: argparse.Namespace) -> int:
 def cmd_directories_list(args: argparse.Namespace) -> int:
     settings = _settings(args)
     names = LocalTokenRegistry(settings.state_dir, settings.tokens_file).directories()
-    rows = [{"name": n, "endpoint": _endpoint(settings, n, args.base_url)} for n in names]
+    rows = [{"name": n, "endpoint": _endpoint(settings, n, _DEFAULT_BASE_URL)} for n in names]
     text = "\n".join(["NAME\tENDPOINT", *(f"{r['name']}\t{r['endpoint']}" for r in rows)])
     _emit(rows, args.output, text)
     return 0
@@ -171,7 +176,7 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
 
 def _announce_manifests(settings: Settings, bind: str, output: str) -> None:
     """Issue tokens to newly declared directories and print every endpoint."""
-    from .manifests import ManifestError, ensure_tokens, load_directories
+    from .tokens.manifests import ManifestError, ensure_tokens, load_directories
 
     assert settings.manifests_dir is not None
     try:
@@ -209,7 +214,7 @@ def _display_host(host: str) -> str:
 
 def _directory_name(name: str) -> str:
     try:
-        return validate_directory_name(name)
+        return validate_directory_id(name)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 
@@ -300,8 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     base = argparse.ArgumentParser(add_help=False)
     base.add_argument(
         "--base-url",
-        default="http://127.0.0.1:8080",
-        help="public URL of the server, used in printed endpoints (env KUBESCIM_PUBLIC_URL wins)",
+        help="public URL of the server, used in printed endpoints "
+        f"(default: env KUBESCIM_PUBLIC_URL, else {_DEFAULT_BASE_URL})",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

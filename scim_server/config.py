@@ -16,16 +16,46 @@ def default_state_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    """Server configuration; every field is documented in the README."""
+    """Server configuration. Each field's description is its row of the README's
+    configuration table (``KUBESCIM_`` + the field name); a test keeps the two in step."""
 
     model_config = SettingsConfigDict(env_prefix="KUBESCIM_", extra="ignore")
 
-    state_dir: Path = Field(default_factory=default_state_dir)
-    database_url: str | None = None
-    pool_size: int = Field(default=4, ge=1, le=100)
-    tokens_file: Path | None = None
-    token_source: Literal["local", "kubernetes"] = "local"
-    token_namespace: str | None = None
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description=(
+            "local state: token hashes (tokens.json) and the SQLite file; "
+            "default $XDG_DATA_HOME/kubescim (~/.local/share/kubescim)"
+        ),
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "storage: sqlite:///PATH or postgresql://user:pass@host/db; "
+            "unset: sqlite:///<state dir>/kubescim.db"
+        ),
+    )
+    pool_size: int = Field(default=4, ge=1, le=100, description="PostgreSQL connections per server process")
+    tokens_file: Path | None = Field(
+        default=None,
+        description=(
+            "extra tokens: YAML/JSON mapping directory -> token (or list), plaintext or "
+            "sha256:<hex>; for tokens mounted from a Secret"
+        ),
+    )
+    token_source: Literal["local", "kubernetes"] = Field(
+        default="local",
+        description=(
+            "local (state dir, tokens file, manifests) or kubernetes (the operator's Secrets, watched)"
+        ),
+    )
+    token_namespace: str | None = Field(
+        default=None,
+        description=(
+            "with token_source=kubernetes: watch Secrets and ScimDirectories in this namespace only; "
+            "unset: all namespaces"
+        ),
+    )
     token_watch_seconds: int = Field(
         default=30,
         ge=3,
@@ -44,16 +74,43 @@ class Settings(BaseSettings):
             "first); at least 2x token_watch_seconds"
         ),
     )
-    manifests_dir: Path | None = None
-    public_url: str | None = None
-    trust_forwarded: bool = False
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    default_page_size: int = Field(default=100, ge=1)
-    max_page_size: int = Field(default=1000, ge=1)
-    max_bulk_operations: int = Field(default=1000, ge=1)
-    log_format: str = "text"
-    log_level: str = "INFO"
-    access_log: bool = False
+    manifests_dir: Path | None = Field(
+        default=None,
+        description=(
+            "with token_source=local: serve exactly the ScimDirectory manifests in this folder "
+            "(what serve --manifests sets); unset: every directory with a local token"
+        ),
+    )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "external base URL (e.g. https://scim.example.com) used in meta.location and printed endpoints"
+        ),
+    )
+    trust_forwarded: bool = Field(
+        default=False,
+        description="honour X-Forwarded-Proto/Host/Port/Prefix (set only behind a proxy you control)",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="request bodies larger than this get 413"
+    )
+    default_page_size: int = Field(default=100, ge=1, description="count when a list request gives none")
+    max_page_size: int = Field(
+        default=1000, ge=1, description="upper bound for count (advertised as filter.maxResults)"
+    )
+    max_bulk_operations: int = Field(default=1000, ge=1, description="advertised bulk.maxOperations")
+    log_format: str = Field(
+        default="text",
+        description="text or json (one object per line with request id and directory)",
+    )
+    log_level: str = Field(default="INFO", description="Python log level")
+    access_log: bool = Field(
+        default=False,
+        description=(
+            "one log line per SCIM request (method, path without query, status, duration, request "
+            "id, directory); off by default, since /metrics already counts requests"
+        ),
+    )
 
     @field_validator("log_format")
     @classmethod

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from .redaction import install_redaction
+from .tokens.redaction import install_redaction
 
 _CONTEXT_FIELDS = ("request_id", "directory", "method", "path", "status", "duration_ms")
 

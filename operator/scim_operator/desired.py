@@ -7,7 +7,6 @@ uses the same functions without one.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Mapping
@@ -15,13 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from scim_server.auth import token_hash
-from scim_server.directory_spec import directory_id, grace_period, parse_duration
-from scim_server.directory_spec import endpoint_url as spec_endpoint_url
+from scim_server.crd import names as n
+from scim_server.crd.spec import endpoint_url as spec_endpoint_url
+from scim_server.crd.spec import rotation_period
 
 from . import constants as c
-
-__all__ = ["directory_id", "grace_period", "parse_duration"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +32,6 @@ class RouteConfig:
     server_namespace: str = "kubescim"
     server_port: int = 8080
     cluster_domain: str = "cluster.local"
-
-
-@dataclass(frozen=True, slots=True)
-class PreviousToken:
-    sha256: str
-    expires_at: datetime
 
 
 def endpoint_url(spec: Mapping[str, Any], dir_id: str, route: RouteConfig) -> str:
@@ -57,73 +48,6 @@ def ingress_name(name: str) -> str:
 
 def service_name(name: str) -> str:
     return f"{name}-scim"
-
-
-def owner_reference(kind: str, name: str, uid: str) -> dict[str, Any]:
-    return {
-        "apiVersion": c.API_VERSION,
-        "kind": kind,
-        "name": name,
-        "uid": uid,
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
-def labels(name: str, dir_id: str) -> dict[str, str]:
-    return {c.MANAGED_BY: c.MANAGER, c.LABEL_DIRECTORY: name, c.LABEL_DIRECTORY_ID: dir_id}
-
-
-def _b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
-
-
-def decode_secret_data(data: Mapping[str, str] | None) -> dict[str, str]:
-    return {k: base64.b64decode(v).decode() for k, v in (data or {}).items()}
-
-
-def token_sha256(token: str) -> str:
-    return token_hash(token)
-
-
-def desired_secret(
-    *,
-    namespace: str,
-    name: str,
-    uid: str,
-    dir_id: str,
-    endpoint: str,
-    token: str,
-    issued_at: datetime,
-    suspended: bool,
-    previous: PreviousToken | None,
-    announcement: tuple[str, str] = (c.REASON_TOKEN_ISSUED, ""),
-) -> dict[str, Any]:
-    """The token Secret; ``announcement`` (reason, message) is the Event that announces the
-    token, recorded next to it so that a retry can still post it."""
-    data = {c.TOKEN_KEY: token, c.ENDPOINT_KEY: endpoint}
-    if previous is not None:
-        data[c.PREVIOUS_SHA256_KEY] = previous.sha256
-        data[c.PREVIOUS_EXPIRES_KEY] = previous.expires_at.isoformat()
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "type": "Opaque",
-        "metadata": {
-            "name": secret_name(name),
-            "namespace": namespace,
-            "labels": labels(name, dir_id),
-            "annotations": {
-                c.ANNOTATION_ISSUED_AT: issued_at.isoformat(),
-                c.ANNOTATION_SUSPENDED: "true" if suspended else "false",
-                c.ANNOTATION_TOKEN_FINGERPRINT: token_sha256(token)[:16],
-                c.ANNOTATION_TOKEN_REASON: announcement[0],
-                c.ANNOTATION_TOKEN_MESSAGE: announcement[1],
-            },
-            "ownerReferences": [owner_reference("ScimDirectory", name, uid)],
-        },
-        "data": {k: _b64(v) for k, v in data.items()},
-    }
 
 
 def desired_service(
@@ -143,8 +67,8 @@ def desired_service(
         "metadata": {
             "name": service_name(name),
             "namespace": namespace,
-            "labels": labels(name, dir_id),
-            "ownerReferences": [owner_reference("ScimDirectory", name, uid)],
+            "labels": n.labels(name, dir_id),
+            "ownerReferences": [n.owner_reference(n.DIRECTORY_KIND, name, uid)],
         },
         "spec": {
             "type": "ExternalName",
@@ -189,8 +113,8 @@ def desired_ingress(
         "metadata": {
             "name": ingress_name(name),
             "namespace": namespace,
-            "labels": labels(name, dir_id),
-            "ownerReferences": [owner_reference("ScimDirectory", name, uid)],
+            "labels": n.labels(name, dir_id),
+            "ownerReferences": [n.owner_reference(n.DIRECTORY_KIND, name, uid)],
             **({"annotations": dict(endpoint["annotations"])} if endpoint.get("annotations") else {}),
         },
         "spec": ingress_spec,
@@ -234,9 +158,9 @@ def rotation_reason(
     trigger = policy.get("rotationTrigger")
     if trigger and trigger != status.get("tokenRotationTrigger"):
         return f"rotationTrigger set to {trigger!r}"
-    period = policy.get("rotationPeriod")
-    if period and issued_at is not None and issued_at + parse_duration(period) <= now:
-        return f"rotationPeriod {period} elapsed"
+    period = rotation_period(spec)
+    if period is not None and issued_at is not None and issued_at + period <= now:
+        return f"rotationPeriod {policy['rotationPeriod']} elapsed"
     return None
 
 
@@ -264,5 +188,5 @@ def set_condition(
     if generation is not None:
         entry["observedGeneration"] = generation
     out.append(entry)
-    order = [c.READY, c.ORGANIZATION_READY, c.TOKEN_ISSUED, c.ROUTE_READY, c.SUSPENDED]
+    order = [n.READY, n.ORGANIZATION_READY, n.TOKEN_ISSUED, n.ROUTE_READY, n.SUSPENDED]
     return sorted(out, key=lambda x: order.index(x["type"]) if x["type"] in order else len(order))

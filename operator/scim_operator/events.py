@@ -17,6 +17,8 @@ import kopf
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from scim_server.crd import names as n
+
 from . import constants as c
 from . import kube
 from .tokens import Event
@@ -25,7 +27,7 @@ from .tokens import Event
 def involved(body: Mapping[str, Any]) -> dict[str, Any]:
     meta = body["metadata"]
     return {
-        "apiVersion": body.get("apiVersion", c.API_VERSION),
+        "apiVersion": body.get("apiVersion", n.API_VERSION),
         "kind": body.get("kind", "ScimDirectory"),
         "name": meta["name"],
         "namespace": meta["namespace"],

@@ -14,12 +14,14 @@ from typing import Any
 import kopf
 from kubernetes import client
 
+from scim_server.crd import names as n
+from scim_server.crd.spec import directory_id
 from scim_server.storage import Storage
 
 from . import constants as c
-from . import desired as d
 from . import events
-from .directory import Clients, IdClaim, finalize_directory
+from .decide import IdClaim
+from .directory import Clients, finalize_directory
 from .kube import describe
 from .organization import deletion_blocked, member_summary, organization_ready, organization_status
 from .reconciler import Reconciler, context_for
@@ -32,9 +34,9 @@ def build_settings(op: OperatorSettings) -> kopf.OperatorSettings:
     """kopf tuning in one place: our finalizer and progress annotations, workers, backoff."""
     settings = kopf.OperatorSettings()
     settings.persistence.finalizer = c.FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=c.GROUP)
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=n.GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=c.GROUP, key="last-handled-configuration"
+        prefix=n.GROUP, key="last-handled-configuration"
     )
     settings.execution.max_workers = op.max_workers
     settings.execution.default_backoff = op.backoff_seconds
@@ -53,9 +55,7 @@ def _memo(memo: Any) -> Reconciler:
     return reconciler
 
 
-async def _reconcile(
-    reconciler: Reconciler, body: Any, indexes: tuple[Any, Any], *, stats: bool, backoff: float
-) -> None:
+async def _reconcile(reconciler: Reconciler, body: Any, indexes: tuple[Any, Any], *, stats: bool) -> None:
     """Reconcile a directory on the reconciler's threads; a failure is retried by kopf with
     a message that never carries an API response body (it may hold a Secret)."""
     meta = body["metadata"]
@@ -64,151 +64,158 @@ async def _reconcile(
         await reconciler.run(reconciler.sync, meta["namespace"], meta["name"], context, stats=stats)
     except Exception as exc:
         message = f"reconcile of {meta['namespace']}/{meta['name']} failed: {describe(exc)}"
-        raise kopf.TemporaryError(message, delay=backoff) from None
+        raise kopf.TemporaryError(message, delay=reconciler.backoff_seconds) from None
+
+
+# -- the operator process ------------------------------------------------------------------------
+
+
+def login(**kwargs: Any) -> Any:
+    return kopf.login_via_client(**kwargs)
+
+
+def storage_probe(*, memo: Any, **_: Any) -> bool:
+    storage = _memo(memo).storage
+    if storage is not None:
+        storage.ping()
+    return True
+
+
+def cleanup(*, memo: Any, **_: Any) -> None:
+    _memo(memo).close()
+
+
+# -- indexes ---------------------------------------------------------------------------------------
+
+
+def organization_index(*, namespace: str | None, name: str, **_: Any) -> dict[tuple[str, str], bool]:
+    """Which Organizations exist."""
+    return {(str(namespace), name): True}
+
+
+def directory_members(
+    *, namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The directories of each Organization, with their conditions."""
+    org = (spec.get("organizationRef") or {}).get("name", "")
+    return {(str(namespace), org): member_summary(name, status)}
+
+
+def directory_ids(
+    *,
+    namespace: str | None,
+    name: str,
+    uid: str,
+    meta: kopf.Meta,
+    spec: kopf.Spec,
+    status: kopf.Status,
+    **_: Any,
+) -> dict[str, IdClaim]:
+    """Which directories claim each directory id (pinned in status, or wanted by the spec)."""
+    pinned = status.get("directoryId")
+    dir_id = pinned or directory_id(str(namespace), name, spec)
+    created = str(meta.get("creationTimestamp") or "")
+    return {dir_id: IdClaim(bool(pinned), created, uid, f"{namespace}/{name}")}
+
+
+# -- directories -----------------------------------------------------------------------------------
+
+
+async def directory_changed(*, body: kopf.Body, memo: Any, **kwargs: Any) -> None:
+    await _reconcile(_memo(memo), body, _indexes(kwargs), stats=True)
+
+
+async def directory_deleted(*, body: kopf.Body, memo: Any, **_: Any) -> None:
+    reconciler = _memo(memo)
+    try:
+        event = await reconciler.run(finalize_directory, reconciler.clients, reconciler.storage, body)
+    except Exception as exc:
+        message = f"cannot handle the directory's data yet ({describe(exc)}); will retry"
+        events.post(body, [("Warning", c.REASON_STORAGE_UNAVAILABLE, message)])
+        raise kopf.TemporaryError(message, delay=reconciler.backoff_seconds) from None
+    events.post(body, [event])
+
+
+async def owned_object_changed(*, event: Any, memo: Any, **kwargs: Any) -> None:
+    """A Secret, Service or Ingress of a directory changed or went: reconcile the directory."""
+    if event.get("type") not in ("DELETED", "MODIFIED"):
+        return
+    meta = event["object"]["metadata"]
+    namespace, name = meta["namespace"], meta["labels"][n.LABEL_DIRECTORY]
+    reconciler = _memo(memo)
+    try:
+        body = await reconciler.run(reconciler.get, namespace, name)
+        if body is not None:
+            await _reconcile(reconciler, body, _indexes(kwargs), stats=False)
+    except Exception as exc:  # an event handler is not retried: the resync timer catches up
+        kind = event["object"].get("kind", "object")
+        log.warning(
+            "cannot reconcile %s/%s after a change of its %s: %s", namespace, name, kind, describe(exc)
+        )
+
+
+# -- organizations ---------------------------------------------------------------------------------
+
+
+async def organization_changed(
+    *, body: kopf.Body, name: str, namespace: str | None, patch: kopf.Patch, memo: Any, **kwargs: Any
+) -> None:
+    """Report the Organization's directories; reconcile those that have not seen it yet."""
+    reconciler = _memo(memo)
+    members = list(kwargs["directory_members"].get((namespace, name)) or [])
+    patch.status.update(organization_status(body, members))
+    for member in members:
+        if organization_ready(member):
+            continue
+        directory = await reconciler.run(reconciler.get, str(namespace), member["metadata"]["name"])
+        if directory is not None:
+            await _reconcile(reconciler, directory, _indexes(kwargs), stats=False)
+
+
+async def organization_deleted(
+    *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
+) -> None:
+    """Hold the Organization's deletion while directories reference it."""
+    blocked = deletion_blocked(body, list(kwargs["directory_members"].get((namespace, name)) or []))
+    if blocked is None:
+        return
+    status, event = blocked
+    reconciler = _memo(memo)
+    await reconciler.run(reconciler.patch_organization_status, str(namespace), name, status)
+    events.post(body, [event])
+    raise kopf.TemporaryError(event[2], delay=min(reconciler.resync_seconds, 15))
 
 
 def register(registry: kopf.OperatorRegistry, op: OperatorSettings) -> None:
     """Register every handler on ``registry`` (timers take their interval from ``op``)."""
-    directories: dict[str, Any] = {
-        "group": c.GROUP,
-        "version": c.VERSION,
-        "plural": c.DIRECTORIES,
-        "registry": registry,
-    }
-    organizations: dict[str, Any] = {
-        "group": c.GROUP,
-        "version": c.VERSION,
-        "plural": c.ORGANIZATIONS,
-        "registry": registry,
-    }
-    owned: dict[str, Any] = {
-        "labels": {c.MANAGED_BY: c.MANAGER, c.LABEL_DIRECTORY: kopf.PRESENT},
-        "registry": registry,
-    }
-
-    @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> Any:
-        return kopf.login_via_client(**kwargs)
-
-    @kopf.on.probe(id="storage", registry=registry)
-    def storage_probe(*, memo: Any, **_: Any) -> bool:
-        storage = _memo(memo).storage
-        if storage is not None:
-            storage.ping()
-        return True
-
-    @kopf.on.cleanup(registry=registry)
-    def cleanup(*, memo: Any, **_: Any) -> None:
-        _memo(memo).close()
-
-    @kopf.index(**organizations, id="organization_index")
-    def organization_index(*, namespace: str | None, name: str, **_: Any) -> dict[tuple[str, str], bool]:
-        return {(str(namespace), name): True}
-
-    @kopf.index(**directories, id="directory_members")
-    def directory_members(
-        *, namespace: str | None, name: str, spec: kopf.Spec, status: kopf.Status, **_: Any
-    ) -> dict[tuple[str, str], dict[str, Any]]:
-        org = (spec.get("organizationRef") or {}).get("name", "")
-        return {(str(namespace), org): member_summary(name, status)}
-
-    @kopf.index(**directories, id="directory_ids")
-    def directory_ids(
-        *,
-        namespace: str | None,
-        name: str,
-        uid: str,
-        meta: kopf.Meta,
-        spec: kopf.Spec,
-        status: kopf.Status,
-        **_: Any,
-    ) -> dict[str, IdClaim]:
-        pinned = status.get("directoryId")
-        dir_id = pinned or d.directory_id(str(namespace), name, spec)
-        created = str(meta.get("creationTimestamp") or "")
-        return {dir_id: IdClaim(bool(pinned), created, uid, f"{namespace}/{name}")}
-
-    @kopf.on.resume(**directories, id="directory")
-    @kopf.on.create(**directories, id="directory")
-    @kopf.on.update(**directories, id="directory")
-    @kopf.timer(
-        **directories, id="directory-resync", interval=op.resync_seconds, initial_delay=op.resync_seconds
+    directories: dict[str, Any] = {"group": n.GROUP, "version": n.VERSION, "plural": n.DIRECTORIES}
+    organizations: dict[str, Any] = {"group": n.GROUP, "version": n.VERSION, "plural": n.ORGANIZATIONS}
+    owned: dict[str, Any] = {"labels": {n.MANAGED_BY: n.MANAGER, n.LABEL_DIRECTORY: kopf.PRESENT}}
+    interval = op.resync_seconds
+    on = registry
+    kopf.on.login(registry=on)(login)
+    kopf.on.probe(id="storage", registry=on)(storage_probe)
+    kopf.on.cleanup(registry=on)(cleanup)
+    kopf.index(**organizations, id="organization_index", registry=on)(organization_index)
+    kopf.index(**directories, id="directory_members", registry=on)(directory_members)
+    kopf.index(**directories, id="directory_ids", registry=on)(directory_ids)
+    for cause in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        cause(**directories, id="directory", registry=on)(directory_changed)
+        cause(**organizations, id="organization", registry=on)(organization_changed)
+    kopf.timer(**directories, id="directory-resync", interval=interval, initial_delay=interval, registry=on)(
+        directory_changed
     )
-    async def directory_changed(*, body: kopf.Body, memo: Any, **kwargs: Any) -> None:
-        await _reconcile(_memo(memo), body, _indexes(kwargs), stats=True, backoff=op.backoff_seconds)
-
-    @kopf.on.delete(**directories, id="directory-cleanup")
-    async def directory_deleted(*, body: kopf.Body, memo: Any, **_: Any) -> None:
-        reconciler = _memo(memo)
-        try:
-            event = await reconciler.run(finalize_directory, reconciler.clients, reconciler.storage, body)
-        except Exception as exc:
-            message = f"cannot handle the directory's data yet ({describe(exc)}); will retry"
-            events.post(body, [("Warning", c.REASON_STORAGE_UNAVAILABLE, message)])
-            raise kopf.TemporaryError(message, delay=op.backoff_seconds) from None
-        events.post(body, [event])
-
-    @kopf.on.event("", "v1", "secrets", **owned)
-    @kopf.on.event("", "v1", "services", **owned)
-    @kopf.on.event("networking.k8s.io", "v1", "ingresses", **owned)
-    async def owned_object_changed(*, event: Any, memo: Any, **kwargs: Any) -> None:
-        if event.get("type") not in ("DELETED", "MODIFIED"):
-            return
-        meta = event["object"]["metadata"]
-        namespace, name = meta["namespace"], meta["labels"][c.LABEL_DIRECTORY]
-        reconciler = _memo(memo)
-        try:
-            body = await reconciler.run(reconciler.get, namespace, name)
-            if body is not None:
-                await _reconcile(reconciler, body, _indexes(kwargs), stats=False, backoff=op.backoff_seconds)
-        except Exception as exc:  # an event handler is not retried: the resync timer catches up
-            log.warning(
-                "cannot reconcile %s/%s after a change of its %s: %s",
-                namespace,
-                name,
-                event["object"].get("kind", "object"),
-                describe(exc),
-            )
-
-    @kopf.on.resume(**organizations, id="organization")
-    @kopf.on.create(**organizations, id="organization")
-    @kopf.on.update(**organizations, id="organization")
-    @kopf.timer(**organizations, id="organization-resync", interval=op.resync_seconds)
-    async def organization_changed(
-        *,
-        body: kopf.Body,
-        name: str,
-        namespace: str | None,
-        patch: kopf.Patch,
-        memo: Any,
-        **kwargs: Any,
-    ) -> None:
-        assert namespace is not None
-        reconciler = _memo(memo)
-        members = list(kwargs["directory_members"].get((namespace, name)) or [])
-        patch.status.update(organization_status(body, members))
-        for member in members:
-            if organization_ready(member):
-                continue
-            directory = await reconciler.run(reconciler.get, namespace, member["metadata"]["name"])
-            if directory is not None:
-                await _reconcile(
-                    reconciler, directory, _indexes(kwargs), stats=False, backoff=op.backoff_seconds
-                )
-
-    @kopf.on.delete(**organizations, id="organization-guard")
-    async def organization_deleted(
-        *, body: kopf.Body, name: str, namespace: str | None, memo: Any, **kwargs: Any
-    ) -> None:
-        assert namespace is not None
-        blocked = deletion_blocked(body, list(kwargs["directory_members"].get((namespace, name)) or []))
-        if blocked is None:
-            return
-        status, event = blocked
-        reconciler = _memo(memo)
-        await reconciler.run(reconciler.patch_organization_status, namespace, name, status)
-        events.post(body, [event])
-        raise kopf.TemporaryError(event[2], delay=min(op.resync_seconds, 15))
+    kopf.timer(**organizations, id="organization-resync", interval=interval, registry=on)(
+        organization_changed
+    )
+    kopf.on.delete(**directories, id="directory-cleanup", registry=on)(directory_deleted)
+    kopf.on.delete(**organizations, id="organization-guard", registry=on)(organization_deleted)
+    for group, version, plural in (
+        ("", "v1", "secrets"),
+        ("", "v1", "services"),
+        ("networking.k8s.io", "v1", "ingresses"),
+    ):
+        kopf.on.event(group, version, plural, **owned, registry=on)(owned_object_changed)
 
 
 def make_reconciler(op: OperatorSettings, api: client.ApiClient) -> Reconciler:
@@ -216,4 +223,11 @@ def make_reconciler(op: OperatorSettings, api: client.ApiClient) -> Reconciler:
     from scim_server.storage import open_storage
 
     storage: Storage | None = open_storage(op.database_url, pool_size=4) if op.database_url else None
-    return Reconciler(Clients(api), op.route(), storage, workers=op.max_workers)
+    return Reconciler(
+        Clients(api),
+        op.route(),
+        storage,
+        workers=op.max_workers,
+        backoff_seconds=op.backoff_seconds,
+        resync_seconds=op.resync_seconds,
+    )

@@ -11,24 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-
-
-def api_client(pool_size: int) -> client.ApiClient:
-    """A client from the in-cluster service account, else from ``$KUBECONFIG``.
-
-    Its connection pool holds ``pool_size`` connections (one per worker thread, so none
-    is opened and dropped under load) with TCP keepalive, so a dead peer is noticed.
-    """
-    configuration = client.Configuration()
-    try:
-        config.load_incluster_config(client_configuration=configuration)
-    except config.ConfigException:
-        config.load_kube_config(client_configuration=configuration)
-    configuration.connection_pool_maxsize = pool_size
-    configuration.keep_alive = True
-    return client.ApiClient(configuration)
 
 
 class NamespaceTerminating(Exception):

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import kopf
 from kubernetes import client
 
-from scim_server.redaction import install_redaction
+from scim_server.crd.client import api_client
+from scim_server.tokens.redaction import install_redaction
 
 from . import constants as c
-from . import kube
 from .election import LeaderElector
 from .handlers import build_settings, make_reconciler, register
 from .settings import OperatorSettings
@@ -100,7 +100,7 @@ def _terminate_self() -> None:
 
 def run(args: argparse.Namespace, op: OperatorSettings) -> int:
     """Run the operator: at once with ``--standalone``, else once it holds the Lease."""
-    api = kube.api_client(pool_size=op.max_workers + 8)
+    api = api_client(pool_size=op.max_workers + 8)
     registry = kopf.OperatorRegistry()
     register(registry, op)
     probe = _listen(args.liveness)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from scim_server.crd import names as n
+
 from . import constants as c
 from . import desired as d
 from .tokens import Event
@@ -19,12 +21,12 @@ def member_summary(name: str, status: Mapping[str, Any]) -> dict[str, Any]:
 def organization_ready(directory: Mapping[str, Any]) -> bool:
     """Whether the directory has seen its Organization (OrganizationReady is True)."""
     conditions = (directory.get("status") or {}).get("conditions") or []
-    return any(x.get("type") == c.ORGANIZATION_READY and x.get("status") == "True" for x in conditions)
+    return any(x.get("type") == n.ORGANIZATION_READY and x.get("status") == "True" for x in conditions)
 
 
 def _ready(directory: Mapping[str, Any]) -> bool:
     conditions = (directory.get("status") or {}).get("conditions") or []
-    return any(x.get("type") == c.READY and x.get("status") == "True" for x in conditions)
+    return any(x.get("type") == n.READY and x.get("status") == "True" for x in conditions)
 
 
 def organization_status(
@@ -39,9 +41,9 @@ def organization_status(
         key=lambda e: str(e["name"]),
     )
     conditions = list(status.get("conditions") or [])
-    conditions = [x for x in conditions if x.get("type") != c.DELETION_BLOCKED]
+    conditions = [x for x in conditions if x.get("type") != n.DELETION_BLOCKED]
     conditions = d.set_condition(
-        conditions, c.READY, True, c.REASON_RECONCILED, f"{len(entries)} directories", generation, now
+        conditions, n.READY, True, c.REASON_RECONCILED, f"{len(entries)} directories", generation, now
     )
     new = {
         "directories": entries,
@@ -62,7 +64,7 @@ def deletion_blocked(
     message = f"deletion waits until these ScimDirectories are deleted: {names}"
     conditions = d.set_condition(
         list((body.get("status") or {}).get("conditions") or []),
-        c.DELETION_BLOCKED,
+        n.DELETION_BLOCKED,
         True,
         c.REASON_DIRECTORIES_EXIST,
         message,

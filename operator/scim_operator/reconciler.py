@@ -21,12 +21,15 @@ from typing import Any, TypeVar, cast
 
 from kubernetes.client.exceptions import ApiException
 
+from scim_server.crd import names as n
+from scim_server.crd.spec import directory_id
 from scim_server.storage import Storage
 
 from . import constants as c
 from . import desired as d
 from . import events, kube
-from .directory import Clients, Context, IdClaim, id_conflict, reconcile_directory, stats_status
+from .decide import Context, IdClaim, id_conflict
+from .directory import Clients, reconcile_directory, stats_status
 from .tokens import Event
 
 log = logging.getLogger("kubescim.operator")
@@ -41,7 +44,7 @@ def context_for(
     status = body.get("status") or {}
     ns = meta["namespace"]
     org = (spec.get("organizationRef") or {}).get("name", "")
-    dir_id = status.get("directoryId") or d.directory_id(ns, meta["name"], spec)
+    dir_id = status.get("directoryId") or directory_id(ns, meta["name"], spec)
     conflict = id_conflict(dir_id, meta["uid"], list(claims.get(dir_id) or []))
     return Context(organization_exists=(ns, org) in organizations, id_conflict=conflict)
 
@@ -54,6 +57,8 @@ class Reconciler:
     route: d.RouteConfig
     storage: Storage | None
     workers: int = 32
+    backoff_seconds: float = 10.0
+    resync_seconds: float = 60.0
     executor: ThreadPoolExecutor = field(init=False)
     locks: defaultdict[tuple[str, str], threading.Lock] = field(
         default_factory=lambda: defaultdict(threading.Lock)
@@ -108,10 +113,10 @@ class Reconciler:
         if status:
             kube.write(
                 self.clients.custom.patch_namespaced_custom_object_status,
-                c.GROUP,
-                c.VERSION,
+                n.GROUP,
+                n.VERSION,
                 namespace,
-                c.DIRECTORIES,
+                n.DIRECTORIES,
                 name,
                 {"status": status},
             )
@@ -137,10 +142,10 @@ class Reconciler:
     def patch_organization_status(self, namespace: str, name: str, status: dict[str, Any]) -> None:
         kube.write(
             self.clients.custom.patch_namespaced_custom_object_status,
-            c.GROUP,
-            c.VERSION,
+            n.GROUP,
+            n.VERSION,
             namespace,
-            c.ORGANIZATIONS,
+            n.ORGANIZATIONS,
             name,
             {"status": status},
         )
@@ -149,7 +154,7 @@ class Reconciler:
         """The directory as the API server has it now, or None when it is gone."""
         try:
             body = self.clients.custom.get_namespaced_custom_object(
-                c.GROUP, c.VERSION, namespace, c.DIRECTORIES, name
+                n.GROUP, n.VERSION, namespace, n.DIRECTORIES, name
             )
         except ApiException as exc:
             if exc.status == 404:

@@ -16,29 +16,71 @@ _SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/name
 
 
 class OperatorSettings(BaseSettings):
-    """Defaults for endpoints, where the SCIM server runs, and reconcile timing."""
+    """Defaults for endpoints, where the SCIM server runs, and reconcile timing. Each field's
+    description is its row of the README's operator configuration table
+    (``KUBESCIM_OPERATOR_`` + the field name, or its alias); a test keeps the two in step."""
 
     model_config = SettingsConfigDict(env_prefix="KUBESCIM_OPERATOR_", extra="ignore")
 
-    default_host: str = _ROUTE.default_host
-    default_scheme: str = _ROUTE.default_scheme
-    ingress_class: str | None = _ROUTE.ingress_class
-    server_service: str = _ROUTE.server_service
-    server_namespace: str = _ROUTE.server_namespace
-    server_port: int = _ROUTE.server_port
-    cluster_domain: str = _ROUTE.cluster_domain
-    database_url: str | None = Field(default=None, validation_alias="KUBESCIM_DATABASE_URL")
-    resync_seconds: float = Field(default=60.0, gt=0)
-    backoff_seconds: float = Field(default=10.0, gt=0)
-    max_workers: int = Field(default=32, ge=1)
-    liveness: str = "http://0.0.0.0:8081/healthz"
+    default_host: str = Field(
+        default=_ROUTE.default_host, description="host of endpoints whose spec.endpoint.host is unset"
+    )
+    default_scheme: str = Field(
+        default=_ROUTE.default_scheme, description="scheme of endpoints without tlsSecretName"
+    )
+    ingress_class: str | None = Field(
+        default=_ROUTE.ingress_class,
+        description="ingress class when the spec gives none; unset: the cluster's default class",
+    )
+    server_service: str = Field(
+        default=_ROUTE.server_service, description="name of the SCIM server Service Ingresses route to"
+    )
+    server_namespace: str = Field(
+        default=_ROUTE.server_namespace, description="namespace of the SCIM server Service"
+    )
+    server_port: int = Field(default=_ROUTE.server_port, description="port of the SCIM server Service")
+    cluster_domain: str = Field(
+        default=_ROUTE.cluster_domain,
+        description=(
+            "the cluster's DNS domain, in the ExternalName Service that bridges a directory's "
+            "namespace to the server's (<service>.<namespace>.svc.<domain>)"
+        ),
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias="KUBESCIM_DATABASE_URL",
+        description=(
+            "the SCIM server's storage (the server's own variable), to report user and group counts "
+            "and delete a directory's data; unset: no counts, and deleting a directory whose "
+            "deletionPolicy is Delete waits (finalizer kept) until it is set"
+        ),
+    )
+    resync_seconds: float = Field(
+        default=60.0, gt=0, description="how often each directory is re-checked (drift, rotation, counts)"
+    )
+    backoff_seconds: float = Field(default=10.0, gt=0, description="retry delay after a failed reconcile")
+    max_workers: int = Field(default=32, ge=1, description="parallel reconciles")
+    liveness: str = Field(
+        default="http://0.0.0.0:8081/healthz",
+        description="liveness endpoint (also --liveness; empty disables); a standby answers it too",
+    )
     lease_namespace: str | None = Field(
         default=None,
         validation_alias=AliasChoices("KUBESCIM_OPERATOR_LEASE_NAMESPACE", "POD_NAMESPACE"),
+        description=(
+            "where the Lease kubescim-operator lives (else $POD_NAMESPACE); unset: the service "
+            "account's namespace, else default"
+        ),
     )
-    lease_duration_seconds: float = Field(default=15.0, ge=1)
-    lease_renew_deadline_seconds: float = Field(default=10.0, ge=1)
-    lease_retry_seconds: float = Field(default=2.0, gt=0)
+    lease_duration_seconds: float = Field(
+        default=15.0, ge=1, description="a standby takes over a Lease unrenewed for this long"
+    )
+    lease_renew_deadline_seconds: float = Field(
+        default=10.0, ge=1, description="a holder that cannot renew within this stops itself"
+    )
+    lease_retry_seconds: float = Field(
+        default=2.0, gt=0, description="how often the holder renews and a standby tries"
+    )
 
     @model_validator(mode="after")
     def _lease_timing(self) -> OperatorSettings:

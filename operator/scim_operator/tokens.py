@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from scim_server.auth import new_token, token_hash
+from scim_server.crd import secret as sec
+from scim_server.crd.secret import PreviousToken, fingerprint
+from scim_server.crd.spec import grace_period
+from scim_server.tokens.credentials import new_token, token_hash
 
 from . import constants as c
 from . import desired as d
@@ -27,7 +30,7 @@ class TokenPlan:
 
     value: str
     issued_at: datetime
-    previous: d.PreviousToken | None
+    previous: PreviousToken | None
     reason: str
     message: str
 
@@ -38,11 +41,6 @@ class TokenPlan:
     @property
     def event_type(self) -> str:
         return "Warning" if self.reason == c.REASON_TOKEN_REISSUED else "Normal"
-
-
-def fingerprint(token: str) -> str:
-    """A short SHA-256 prefix naming a token in status and annotations (not secret)."""
-    return token_hash(token)[:16]
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -56,10 +54,10 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _previous(data: Mapping[str, str], now: datetime) -> d.PreviousToken | None:
-    sha, expires = data.get(c.PREVIOUS_SHA256_KEY), parse_time(data.get(c.PREVIOUS_EXPIRES_KEY))
+def _previous(data: Mapping[str, str], now: datetime) -> PreviousToken | None:
+    sha, expires = data.get(sec.PREVIOUS_SHA256_KEY), parse_time(data.get(sec.PREVIOUS_EXPIRES_KEY))
     if sha and expires and expires > now:
-        return d.PreviousToken(sha, expires)
+        return PreviousToken(sha, expires)
     return None
 
 
@@ -69,7 +67,7 @@ def _ours(token: str, annotations: Mapping[str, str], announced: str | None) -> 
     Secrets written before the fingerprint annotation existed are recognised by the
     fingerprint status announced.
     """
-    recorded = annotations.get(c.ANNOTATION_TOKEN_FINGERPRINT) or announced
+    recorded = annotations.get(sec.ANNOTATION_TOKEN_FINGERPRINT) or announced
     return recorded is not None and recorded == fingerprint(token)
 
 
@@ -82,7 +80,7 @@ def plan_token(
 ) -> TokenPlan:
     """Decide the token from the Secret's decoded ``(data, annotations)`` (None: absent)."""
     data, annotations = secret if secret is not None else ({}, {})
-    current = data.get(c.TOKEN_KEY)
+    current = data.get(sec.TOKEN_KEY)
     announced = status.get("tokenFingerprint")
     announced = announced if isinstance(announced, str) else None
     if current is None or not _ours(current, annotations, announced):
@@ -94,15 +92,15 @@ def plan_token(
             f"the token Secret {secret_name} was {why}; a new token was issued: update the identity provider"
         )
         return TokenPlan(new_token(), now, None, c.REASON_TOKEN_REISSUED, message)
-    issued_at = parse_time(annotations.get(c.ANNOTATION_ISSUED_AT)) or now
+    issued_at = parse_time(annotations.get(sec.ANNOTATION_ISSUED_AT)) or now
     rotation = d.rotation_reason(spec, status, issued_at, now)
     if rotation is not None:
-        previous = d.PreviousToken(token_hash(current), now + d.grace_period(spec))
+        previous = PreviousToken(token_hash(current), now + grace_period(spec))
         until = f"{previous.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         message = f"token rotated ({rotation}); the previous token stays valid until {until}"
         return TokenPlan(new_token(), now, previous, c.REASON_TOKEN_ROTATED, message)
-    reason = annotations.get(c.ANNOTATION_TOKEN_REASON) or c.REASON_TOKEN_ISSUED
-    message = annotations.get(c.ANNOTATION_TOKEN_MESSAGE) or f"bearer token issued in Secret {secret_name}"
+    reason = annotations.get(sec.ANNOTATION_TOKEN_REASON) or c.REASON_TOKEN_ISSUED
+    message = annotations.get(sec.ANNOTATION_TOKEN_MESSAGE) or f"bearer token issued in Secret {secret_name}"
     return TokenPlan(current, issued_at, _previous(data, now), reason, message)
 
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 
-from ..auth import DIRECTORY_NAME, bearer_token
+from ..crd.spec import DIRECTORY_ID
 from ..scim.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from ..scim.query import search_params
 from ..scim.schemas import all_schemas, resource_types
 from ..storage import Kind
+from ..tokens.credentials import bearer_token
 from . import discovery, handlers
 from .bulk import process_bulk
 from .handlers import Context, Result
@@ -35,7 +36,7 @@ def _authenticate() -> Response | None:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     tokens = server_state().tokens
     try:
-        valid = DIRECTORY_NAME.match(directory) is not None and tokens.verify(directory, token)
+        valid = DIRECTORY_ID.match(directory) is not None and tokens.verify(directory, token)
     except ServiceUnavailable as error:
         return error_response(error, error.headers)
     if not valid:

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from ..auth import TokenRegistry
 from ..config import Settings
 from ..storage import Storage
+from ..tokens.registry import TokenRegistry
 
 EXTENSION = "kubescim"
 

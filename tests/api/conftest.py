@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from scim_server.app import create_app
-from scim_server.auth import LocalTokenRegistry
 from scim_server.config import Settings
 from scim_server.storage import Storage
+from scim_server.tokens.local import LocalTokenRegistry
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from scim_server import logs
 from scim_server.app import create_app
-from scim_server.auth import LocalTokenRegistry
 from scim_server.config import Settings
 from scim_server.storage import Storage
+from scim_server.tokens.local import LocalTokenRegistry
 
 
 def test_json_access_log_has_context_and_no_secret(tmp_path: Path, storage: Storage, directory: str) -> None:

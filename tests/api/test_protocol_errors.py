@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from scim2_models import Context, Error, ResourceType, Schema, ServiceProviderConfig
 
-from scim_server.auth import LocalTokenRegistry
+from scim_server.tokens.local import LocalTokenRegistry
 from tests.api.conftest import ScimClient
 from tests.api.test_users import USER, new_user
 

@@ -208,8 +208,8 @@ def test_location_honours_forwarded_headers_only_when_trusted(scim: ScimClient) 
 
 def test_location_follows_forwarded_headers_when_trusted(tmp_path: Any, storage: Any, directory: str) -> None:
     from scim_server.app import create_app
-    from scim_server.auth import LocalTokenRegistry
     from scim_server.config import Settings
+    from scim_server.tokens.local import LocalTokenRegistry
 
     tokens = LocalTokenRegistry(tmp_path)
     app = create_app(Settings(state_dir=tmp_path, trust_forwarded=True), storage=storage, tokens=tokens)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scim_server.auth import LocalTokenRegistry
-from scim_server.cli import main
+from scim_server.cli import _settings, build_parser, main
+from scim_server.storage import open_storage
+from scim_server.tokens.local import LocalTokenRegistry
 
 
 @pytest.fixture
@@ -111,3 +112,85 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["directories", "frobnicate"])
     assert exc.value.code == 2
+
+
+# -- flags win over the environment ------------------------------------------------------
+
+COMMANDS_WITH_STORAGE_FLAGS = [
+    ["quickstart"],
+    ["serve"],
+    ["migrate"],
+    ["directories", "create", "acme"],
+    ["directories", "list"],
+    ["directories", "delete", "acme"],
+    ["tokens", "rotate", "acme"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS_WITH_STORAGE_FLAGS, ids=" ".join)
+def test_state_dir_and_database_url_flags_win_over_the_environment(
+    command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KUBESCIM_STATE_DIR", str(tmp_path / "from-env"))
+    monkeypatch.setenv("KUBESCIM_DATABASE_URL", f"sqlite:///{tmp_path / 'from-env.db'}")
+    flag_url = f"sqlite:///{tmp_path / 'from-flag.db'}"
+    argv = [*command, "--state-dir", str(tmp_path / "from-flag"), "--database-url", flag_url]
+    settings = _settings(build_parser().parse_args(argv))
+    assert (settings.state_dir, settings.database_url) == (tmp_path / "from-flag", flag_url)
+
+
+def test_without_flags_the_environment_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env_url = f"sqlite:///{tmp_path / 'from-env.db'}"
+    monkeypatch.setenv("KUBESCIM_STATE_DIR", str(tmp_path / "from-env"))
+    monkeypatch.setenv("KUBESCIM_DATABASE_URL", env_url)
+    settings = _settings(build_parser().parse_args(["migrate"]))
+    assert (settings.state_dir, settings.database_url) == (tmp_path / "from-env", env_url)
+
+
+def test_tokens_go_to_the_state_dir_flag_not_the_environments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KUBESCIM_STATE_DIR", str(tmp_path / "from-env"))
+    flag = tmp_path / "from-flag"
+    _, out, _ = run(capsys, "directories", "create", "acme", "-o", "json", "--state-dir", str(flag))
+    assert LocalTokenRegistry(flag).verify("acme", json.loads(out)["token"])
+    assert not (tmp_path / "from-env").exists()
+
+
+def test_delete_removes_data_from_the_database_url_flag_not_the_environments(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env_url, flag_url = (f"sqlite:///{tmp_path / name}" for name in ("from-env.db", "from-flag.db"))
+    for url in (env_url, flag_url):
+        store = open_storage(url)
+        store.create("acme", "User", {"userName": "bjensen"})
+        store.close()
+    monkeypatch.setenv("KUBESCIM_DATABASE_URL", env_url)
+    run(capsys, "directories", "create", "acme")
+    code, _, _ = run(capsys, "directories", "delete", "acme", "--database-url", flag_url)
+    assert code == 0
+    counts: dict[str, int] = {}
+    for url in (env_url, flag_url):
+        store = open_storage(url)
+        counts[url] = store.stats("acme").users
+        store.close()
+    assert counts == {env_url: 1, flag_url: 0}
+
+
+def test_base_url_flag_wins_over_public_url_in_printed_endpoints(
+    state: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KUBESCIM_PUBLIC_URL", "https://from-env.example")
+    flag = ["-o", "json", "--base-url", "https://from-flag.example"]
+    _, created, _ = run(capsys, "directories", "create", "acme", *flag)
+    _, listed, _ = run(capsys, "directories", "list", *flag)
+    endpoints = [json.loads(created)["endpoint"], *(d["endpoint"] for d in json.loads(listed))]
+    assert endpoints == ["https://from-flag.example/scim/v2/acme"] * 2
+
+
+def test_public_url_shapes_printed_endpoints_without_a_base_url_flag(
+    state: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KUBESCIM_PUBLIC_URL", "https://from-env.example/")
+    _, out, _ = run(capsys, "directories", "create", "acme", "-o", "json")
+    assert json.loads(out)["endpoint"] == "https://from-env.example/scim/v2/acme"

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from scim_server.app import create_app
-from scim_server.auth import LocalTokenRegistry
 from scim_server.config import Settings
-from scim_server.manifests import ManifestError, ManifestTokenRegistry, ensure_tokens, load_directories
+from scim_server.tokens.local import LocalTokenRegistry
+from scim_server.tokens.manifests import ManifestError, ManifestTokenRegistry, ensure_tokens, load_directories
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

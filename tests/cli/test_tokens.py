@@ -6,7 +6,8 @@ import base64
 import time
 from pathlib import Path
 
-from scim_server.auth import TOKEN_PREFIX, LocalTokenRegistry, bearer_token, new_token, token_hash
+from scim_server.tokens.credentials import TOKEN_PREFIX, bearer_token, new_token, token_hash
+from scim_server.tokens.local import LocalTokenRegistry
 
 
 def test_tokens_carry_at_least_256_random_bits() -> None:

@@ -18,9 +18,13 @@ import yaml
 from kubernetes import client as k8s
 
 from scim_operator import desired as d
-from scim_operator.directory import Clients, Context, reconcile_directory
+from scim_operator.decide import Context
+from scim_operator.directory import Clients, reconcile_directory
 from scim_operator.organization import organization_status
+from scim_server.crd import durations
 from tests.support.controlplane import REPO_ROOT, ControlPlane
+from tests.support.durations import INVALID as DURATIONS_INVALID
+from tests.support.durations import VALID as DURATIONS_VALID
 
 pytestmark = pytest.mark.slow
 
@@ -108,7 +112,7 @@ GRACE_NOT_SHORTER = [
     "tokenPolicy.gracePeriod",
     "must be shorter than tokenPolicy.rotationPeriod",
 ]
-DURATION = "should match '^([0-9]+(\\.[0-9]+)?(s|m|h))+$'"
+DURATION = f"should match '{durations.PATTERN}'"
 
 INVALID_DIRECTORIES: list[tuple[str, Manifest, list[str]]] = [
     (
@@ -142,14 +146,19 @@ INVALID_DIRECTORIES: list[tuple[str, Manifest, list[str]]] = [
         ['spec.tokenPolicy.rotationPeriod: Invalid value: "90 days"', DURATION],
     ),
     (
-        "rotation period in days",
-        scim_directory(tokenPolicy={"rotationPeriod": "90d"}),
-        ['spec.tokenPolicy.rotationPeriod: Invalid value: "90d"', DURATION],
+        "rotation period in fractional days",
+        scim_directory(tokenPolicy={"rotationPeriod": "1.5d"}),
+        ['spec.tokenPolicy.rotationPeriod: Invalid value: "1.5d"', DURATION],
     ),
     (
         "grace period not a duration",
-        scim_directory(tokenPolicy={"gracePeriod": "1d"}),
-        ['spec.tokenPolicy.gracePeriod: Invalid value: "1d"', DURATION],
+        scim_directory(tokenPolicy={"gracePeriod": "1w"}),
+        ['spec.tokenPolicy.gracePeriod: Invalid value: "1w"', DURATION],
+    ),
+    (
+        "grace period in days not shorter than a rotation period in hours",
+        scim_directory(tokenPolicy={"rotationPeriod": "48h", "gracePeriod": "2d"}),
+        GRACE_NOT_SHORTER,
     ),
     (
         "rotation trigger too long",
@@ -731,3 +740,62 @@ def test_examples_apply_as_written(
         )
         spec_without_defaults = {k: v for k, v in stored["spec"].items() if k in manifest["spec"]}
         assert spec_without_defaults == manifest["spec"], file
+
+
+# -- the duration grammar, as the API server applies it ---------------------------------------
+
+
+@pytest.mark.parametrize(("text", "seconds"), DURATIONS_VALID)
+def test_the_api_server_accepts_every_valid_duration(
+    kube_api: k8s.ApiClient, namespace: str, text: str, seconds: float
+) -> None:
+    custom = k8s.CustomObjectsApi(kube_api)
+    # A rotation period longer than any grace period in the table, and at least 1h.
+    policy = {"gracePeriod": text, "rotationPeriod": "1000d"}
+    body = scim_directory(f"grace-{DURATIONS_VALID.index((text, seconds))}", tokenPolicy=policy)
+    created = custom.create_namespaced_custom_object(**DIRECTORIES, namespace=namespace, body=body)
+    assert created["spec"]["tokenPolicy"]["gracePeriod"] == text
+    if seconds >= 3600:
+        rotating = scim_directory(
+            f"rot-{DURATIONS_VALID.index((text, seconds))}",
+            tokenPolicy={"rotationPeriod": text, "gracePeriod": "0"},
+        )
+        assert custom.create_namespaced_custom_object(**DIRECTORIES, namespace=namespace, body=rotating)
+
+
+@pytest.mark.parametrize("text", DURATIONS_INVALID)
+def test_the_api_server_refuses_every_invalid_duration(
+    kube_api: k8s.ApiClient, namespace: str, text: str
+) -> None:
+    custom = k8s.CustomObjectsApi(kube_api)
+    body = scim_directory("bad-grace", tokenPolicy={"gracePeriod": text})
+    with pytest.raises(k8s.ApiException) as refused:
+        custom.create_namespaced_custom_object(**DIRECTORIES, namespace=namespace, body=body)
+    assert refused.value.status == 422
+    assert "spec.tokenPolicy.gracePeriod" in str(refused.value.body)
+
+
+@pytest.mark.parametrize(
+    ("grace", "rotation", "accepted"),
+    [
+        ("23h", "1d", True),
+        ("1d", "24h", False),
+        ("1d", "1d1s", True),
+        ("6d23h", "7d", True),
+        ("7d", "168h", False),
+    ],
+)
+def test_days_and_hours_compare_as_the_operator_compares_them(
+    kube_api: k8s.ApiClient, namespace: str, grace: str, rotation: str, accepted: bool
+) -> None:
+    assert (
+        durations.parse_duration(grace) < durations.parse_duration(rotation)
+    ) is accepted  # the operator's view
+    custom = k8s.CustomObjectsApi(kube_api)
+    body = scim_directory("cmp", tokenPolicy={"gracePeriod": grace, "rotationPeriod": rotation})
+    if accepted:
+        assert custom.create_namespaced_custom_object(**DIRECTORIES, namespace=namespace, body=body)
+        return
+    with pytest.raises(k8s.ApiException) as refused:
+        custom.create_namespaced_custom_object(**DIRECTORIES, namespace=namespace, body=body)
+    assert "must be shorter than tokenPolicy.rotationPeriod" in str(refused.value.body)

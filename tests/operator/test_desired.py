@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +16,8 @@ import pytest
 
 from scim_operator import constants as c
 from scim_operator import desired as d
-from scim_server import directory_spec
+from scim_server.crd import names as n
+from scim_server.crd import secret as sec
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 UID = "0b6c3c1e-8d53-4f2a-9a53-5b3c0f7d2e11"
@@ -42,6 +42,23 @@ def ingress(namespace: str = "customers", **fields: Any) -> dict[str, Any]:
     )
 
 
+def secret() -> dict[str, Any]:
+    """A token Secret as the operator writes it (the drift checks compare Secrets too)."""
+    return sec.token_secret_manifest(
+        namespace="customers",
+        name="okta",
+        secret_name="okta-scim-token",
+        uid=UID,
+        dir_id="customers-okta",
+        endpoint="https://scim.acme.example/scim/v2/customers-okta",
+        token="tok-current",
+        issued_at=NOW,
+        suspended=False,
+        previous=None,
+        announcement=(c.REASON_TOKEN_ISSUED, ""),
+    )
+
+
 def as_returned_by_api(obj: dict[str, Any]) -> dict[str, Any]:
     """What a read returns: server-set fields added, empty ``metadata`` maps omitted."""
     out = copy.deepcopy(obj)
@@ -51,234 +68,6 @@ def as_returned_by_api(obj: dict[str, Any]) -> dict[str, Any]:
             meta.pop(key, None)
     meta.update(uid="d3c1", resourceVersion="42", generation=1, creationTimestamp="2025-03-01T12:00:00Z")
     return out
-
-
-# -- parse_duration, grace_period ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("90s", 90),
-        ("15m", 900),
-        ("1h30m", 5400),
-        ("2160h", 2160 * 3600),
-        ("1.5h", 5400),
-        ("1h0m30s", 3630),
-        ("0s", 0),
-    ],
-)
-def test_parse_duration_reads_go_durations_in_hours_minutes_seconds(text: str, seconds: int) -> None:
-    assert directory_spec.parse_duration(text) == timedelta(seconds=seconds)
-
-
-@pytest.mark.parametrize("text", ["", "h", "1d", "1ms", "1h 30m", "-1h", "1h30", " 1h", "1.h", "P1D"])
-def test_parse_duration_rejects_what_the_crd_pattern_rejects(text: str) -> None:
-    with pytest.raises(ValueError, match="invalid duration"):
-        directory_spec.parse_duration(text)
-
-
-def test_the_operator_reexports_the_servers_spec_functions() -> None:
-    assert d.parse_duration is directory_spec.parse_duration
-    assert d.directory_id is directory_spec.directory_id
-    assert d.grace_period is directory_spec.grace_period
-
-
-def test_grace_period_defaults_to_24h_and_follows_the_token_policy() -> None:
-    assert directory_spec.grace_period(spec()) == timedelta(hours=24)
-    assert directory_spec.grace_period(spec(tokenPolicy={})) == timedelta(hours=24)
-    assert directory_spec.grace_period(spec(tokenPolicy={"gracePeriod": "90m"})) == timedelta(minutes=90)
-
-
-# -- directory_id ----------------------------------------------------------------------------
-
-
-def test_directory_id_is_namespace_dash_name() -> None:
-    assert directory_spec.directory_id("customers", "acme-okta", spec()) == "customers-acme-okta"
-
-
-def test_directory_id_is_the_last_segment_of_a_custom_path() -> None:
-    assert (
-        directory_spec.directory_id("customers", "okta", spec(endpoint={"path": "/scim/v2/acme"})) == "acme"
-    )
-    assert (
-        directory_spec.directory_id("customers", "okta", spec(endpoint={"path": "/scim/v2/acme/"})) == "acme"
-    )
-
-
-def test_directory_id_ignores_an_endpoint_without_path() -> None:
-    assert directory_spec.directory_id("ns", "d", spec(endpoint={"host": "scim.acme.example"})) == "ns-d"
-
-
-def test_directory_id_makes_any_object_name_a_dns_label() -> None:
-    # ScimDirectory names are DNS subdomains: dots are allowed there, not in a path label.
-    assert directory_spec.directory_id("ns", "acme.okta", spec()) == "ns-acme-okta"
-
-
-def test_directory_id_at_63_characters_is_kept_whole() -> None:
-    namespace, name = "n" * 12, "d" * 50
-    assert directory_spec.directory_id(namespace, name, spec()) == f"{namespace}-{name}"
-
-
-def test_long_directory_ids_are_shortened_to_a_dns_label_with_a_hash() -> None:
-    namespace, name = "customer-namespace-with-a-long-name", "x" * 50
-
-    dir_id = directory_spec.directory_id(namespace, name, spec())
-
-    digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:8]
-    assert len(dir_id) <= 63
-    assert dir_id.endswith(f"-{digest}")
-    assert dir_id.startswith(f"{namespace}-xxx")
-    assert directory_spec.directory_id(namespace, name, spec()) == dir_id  # stable
-
-
-def test_long_directory_ids_sharing_a_prefix_stay_unique() -> None:
-    namespace = "customer-namespace-with-a-long-name"
-    names = [f"{'x' * 45}-{n:04d}" for n in range(200)]
-
-    ids = {directory_spec.directory_id(namespace, name, spec()) for name in names}
-
-    assert len(ids) == len(names)
-    assert all(len(i) <= 63 and not i.endswith("-") for i in ids)
-
-
-def test_hash_shortening_never_leaves_a_double_dash_before_the_hash() -> None:
-    # Truncation at 54 lands right after a dash here; rstrip keeps the id a clean label.
-    namespace = "a" * 53
-    dir_id = directory_spec.directory_id(namespace, "b" * 20, spec())
-    assert "--" not in dir_id
-    assert len(dir_id) == 53 + 1 + 8
-
-
-# -- endpoint_url ----------------------------------------------------------------------------
-
-
-def test_endpoint_url_uses_the_default_host_and_scheme() -> None:
-    assert d.endpoint_url(spec(), "ns-d", ROUTE) == "https://scim.platform.example/scim/v2/ns-d"
-    plain = d.RouteConfig(default_host="scim.local", default_scheme="http")
-    assert d.endpoint_url(spec(), "ns-d", plain) == "http://scim.local/scim/v2/ns-d"
-
-
-def test_endpoint_url_uses_the_spec_host() -> None:
-    url = d.endpoint_url(spec(endpoint={"host": "scim.acme.example"}), "ns-d", ROUTE)
-    assert url == "https://scim.acme.example/scim/v2/ns-d"
-
-
-def test_a_tls_secret_makes_the_endpoint_https_whatever_the_default() -> None:
-    plain = d.RouteConfig(default_host="scim.local", default_scheme="http")
-    endpoint = {"host": "scim.acme.example", "tlsSecretName": "scim-acme-tls"}
-    assert d.endpoint_url(spec(endpoint=endpoint), "ns-d", plain) == "https://scim.acme.example/scim/v2/ns-d"
-
-
-def test_endpoint_url_of_a_custom_path_ends_in_that_path() -> None:
-    custom = spec(endpoint={"path": "/scim/v2/acme"})
-    dir_id = directory_spec.directory_id("ns", "d", custom)
-    assert d.endpoint_url(custom, dir_id, ROUTE) == "https://scim.platform.example/scim/v2/acme"
-
-
-def test_server_and_operator_compute_the_same_endpoint() -> None:
-    custom = spec(endpoint={"host": "scim.acme.example"})
-    assert d.endpoint_url(custom, "x", ROUTE) == directory_spec.endpoint_url(
-        custom, "x", ROUTE.default_host, ROUTE.default_scheme
-    )
-
-
-# -- names, labels, owner reference ----------------------------------------------------------
-
-
-def test_owned_object_names_derive_from_the_directory_name() -> None:
-    assert d.secret_name("okta") == "okta-scim-token"
-    assert d.ingress_name("okta") == "okta-scim"
-    assert d.service_name("okta") == "okta-scim"
-
-
-def test_owner_reference_makes_the_directory_the_controller() -> None:
-    assert d.owner_reference("ScimDirectory", "okta", UID) == {
-        "apiVersion": "kubescim.io/v1alpha1",
-        "kind": "ScimDirectory",
-        "name": "okta",
-        "uid": UID,
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
-
-
-def test_labels_name_the_manager_directory_and_id() -> None:
-    assert d.labels("okta", "customers-okta") == {
-        "app.kubernetes.io/managed-by": "kubescim",
-        "kubescim.io/directory": "okta",
-        "kubescim.io/directory-id": "customers-okta",
-    }
-
-
-# -- desired_secret --------------------------------------------------------------------------
-
-
-def secret(previous: d.PreviousToken | None = None, *, suspended: bool = False) -> dict[str, Any]:
-    return d.desired_secret(
-        namespace="customers",
-        name="okta",
-        uid=UID,
-        dir_id="customers-okta",
-        endpoint="https://scim.acme.example/scim/v2/customers-okta",
-        token="tok-current",
-        issued_at=NOW,
-        suspended=suspended,
-        previous=previous,
-    )
-
-
-def test_secret_holds_the_token_and_endpoint_base64_encoded() -> None:
-    body = secret()
-
-    assert (body["apiVersion"], body["kind"], body["type"]) == ("v1", "Secret", "Opaque")
-    assert body["data"] == {
-        "token": base64.b64encode(b"tok-current").decode(),
-        "endpoint": base64.b64encode(b"https://scim.acme.example/scim/v2/customers-okta").decode(),
-    }
-    assert d.decode_secret_data(body["data"]) == {
-        "token": "tok-current",
-        "endpoint": "https://scim.acme.example/scim/v2/customers-okta",
-    }
-
-
-def test_secret_metadata_names_labels_and_owns_it() -> None:
-    meta = secret()["metadata"]
-
-    assert (meta["name"], meta["namespace"]) == ("okta-scim-token", "customers")
-    assert meta["labels"] == d.labels("okta", "customers-okta")
-    assert meta["ownerReferences"] == [d.owner_reference("ScimDirectory", "okta", UID)]
-
-
-def test_secret_annotations_carry_issue_time_suspension_and_the_tokens_announcement() -> None:
-    assert secret()["metadata"]["annotations"] == {
-        c.ANNOTATION_ISSUED_AT: "2025-03-01T12:00:00+00:00",
-        c.ANNOTATION_SUSPENDED: "false",
-        c.ANNOTATION_TOKEN_FINGERPRINT: hashlib.sha256(b"tok-current").hexdigest()[:16],
-        c.ANNOTATION_TOKEN_REASON: c.REASON_TOKEN_ISSUED,
-        c.ANNOTATION_TOKEN_MESSAGE: "",
-    }
-    assert secret(suspended=True)["metadata"]["annotations"][c.ANNOTATION_SUSPENDED] == "true"
-
-
-def test_secret_keeps_only_a_hash_and_expiry_of_the_previous_token() -> None:
-    expires = NOW + timedelta(hours=24)
-    previous = d.PreviousToken(d.token_sha256("tok-old"), expires)
-
-    data = d.decode_secret_data(secret(previous)["data"])
-
-    assert data == {
-        "token": "tok-current",
-        "endpoint": "https://scim.acme.example/scim/v2/customers-okta",
-        "previous-token-sha256": hashlib.sha256(b"tok-old").hexdigest(),
-        "previous-token-expires-at": "2025-03-02T12:00:00+00:00",
-    }
-    assert "tok-old" not in data.values()
-
-
-def test_decode_secret_data_of_nothing_is_empty() -> None:
-    assert d.decode_secret_data(None) == {}
-    assert d.decode_secret_data({}) == {}
 
 
 # -- desired_service -------------------------------------------------------------------------
@@ -299,8 +88,8 @@ def test_bridge_service_elsewhere_is_an_external_name_to_the_server() -> None:
     assert body["metadata"] == {
         "name": "okta-scim",
         "namespace": "customers",
-        "labels": d.labels("okta", "customers-okta"),
-        "ownerReferences": [d.owner_reference("ScimDirectory", "okta", UID)],
+        "labels": n.labels("okta", "customers-okta"),
+        "ownerReferences": [n.owner_reference("ScimDirectory", "okta", UID)],
     }
     assert body["spec"] == {
         "type": "ExternalName",
@@ -324,8 +113,8 @@ def test_ingress_routes_the_directory_path_prefix() -> None:
     assert (body["apiVersion"], body["kind"]) == ("networking.k8s.io/v1", "Ingress")
     assert body["metadata"]["name"] == "okta-scim"
     assert body["metadata"]["namespace"] == "customers"
-    assert body["metadata"]["labels"] == d.labels("okta", "customers-okta")
-    assert body["metadata"]["ownerReferences"] == [d.owner_reference("ScimDirectory", "okta", UID)]
+    assert body["metadata"]["labels"] == n.labels("okta", "customers-okta")
+    assert body["metadata"]["ownerReferences"] == [n.owner_reference("ScimDirectory", "okta", UID)]
     path = only_path(body)
     assert (path["path"], path["pathType"]) == ("/scim/v2/customers-okta", "Prefix")
 
@@ -475,7 +264,7 @@ def test_an_extra_label_added_by_someone_else_is_not_drift() -> None:
 
 def test_a_removed_owner_label_is_drift() -> None:
     actual = as_returned_by_api(secret())
-    del actual["metadata"]["labels"][c.LABEL_DIRECTORY_ID]
+    del actual["metadata"]["labels"][n.LABEL_DIRECTORY_ID]
     assert d.drifted(actual, secret())
 
 
@@ -556,7 +345,7 @@ def condition(type_: str, status: str, since: str = "2025-01-01T00:00:00Z", **ex
 
 
 def test_set_condition_adds_a_new_condition_stamped_now() -> None:
-    out = d.set_condition([], c.READY, True, "Reconciled", "ready", 3, NOW)
+    out = d.set_condition([], n.READY, True, "Reconciled", "ready", 3, NOW)
     assert out == [
         {
             "type": "Ready",
@@ -571,14 +360,14 @@ def test_set_condition_adds_a_new_condition_stamped_now() -> None:
 
 @pytest.mark.parametrize(("status", "text"), [(True, "True"), (False, "False"), (None, "Unknown")])
 def test_set_condition_writes_kubernetes_status_strings(status: bool | None, text: str) -> None:
-    [entry] = d.set_condition([], c.READY, status, "R", "m", None, NOW)
+    [entry] = d.set_condition([], n.READY, status, "R", "m", None, NOW)
     assert entry["status"] == text
 
 
 def test_same_status_keeps_the_transition_time_and_updates_the_rest() -> None:
     before = [condition("Ready", "True", observedGeneration=1)]
 
-    [entry] = d.set_condition(before, c.READY, True, "Reconciled", "after", 2, NOW)
+    [entry] = d.set_condition(before, n.READY, True, "Reconciled", "after", 2, NOW)
 
     assert entry == {
         "type": "Ready",
@@ -592,13 +381,13 @@ def test_same_status_keeps_the_transition_time_and_updates_the_rest() -> None:
 
 def test_a_changed_status_moves_the_transition_time() -> None:
     before = [condition("Ready", "True")]
-    [entry] = d.set_condition(before, c.READY, False, "Suspended", "suspended", 2, NOW)
+    [entry] = d.set_condition(before, n.READY, False, "Suspended", "suspended", 2, NOW)
     assert (entry["status"], entry["lastTransitionTime"]) == ("False", "2025-03-01T12:00:00Z")
 
 
 def test_without_a_generation_no_observed_generation_is_written() -> None:
     [entry] = d.set_condition(
-        [condition("Ready", "True", observedGeneration=1)], c.READY, True, "R", "m", None, NOW
+        [condition("Ready", "True", observedGeneration=1)], n.READY, True, "R", "m", None, NOW
     )
     assert "observedGeneration" not in entry
 
@@ -607,7 +396,7 @@ def test_set_condition_leaves_other_conditions_and_its_input_alone() -> None:
     before = [condition("TokenIssued", "True"), condition("Ready", "False")]
     snapshot = copy.deepcopy(before)
 
-    out = d.set_condition(before, c.READY, True, "Reconciled", "ready", 1, NOW)
+    out = d.set_condition(before, n.READY, True, "Reconciled", "ready", 1, NOW)
 
     assert before == snapshot
     assert out[1] == snapshot[0]
@@ -616,7 +405,7 @@ def test_set_condition_leaves_other_conditions_and_its_input_alone() -> None:
 
 def test_conditions_are_ordered_ready_first_then_the_known_types_then_others() -> None:
     conditions: list[dict[str, Any]] = [condition("Custom", "True")]
-    for type_ in (c.SUSPENDED, c.ROUTE_READY, c.TOKEN_ISSUED, c.ORGANIZATION_READY, c.READY):
+    for type_ in (n.SUSPENDED, n.ROUTE_READY, n.TOKEN_ISSUED, n.ORGANIZATION_READY, n.READY):
         conditions = d.set_condition(conditions, type_, True, "R", "m", 1, NOW)
 
     assert [x["type"] for x in conditions] == [
@@ -630,6 +419,6 @@ def test_conditions_are_ordered_ready_first_then_the_known_types_then_others() -
 
 
 def test_setting_a_condition_twice_is_idempotent() -> None:
-    once = d.set_condition([], c.READY, True, "Reconciled", "ready", 1, NOW)
-    twice = d.set_condition(once, c.READY, True, "Reconciled", "ready", 1, NOW + timedelta(hours=1))
+    once = d.set_condition([], n.READY, True, "Reconciled", "ready", 1, NOW)
+    twice = d.set_condition(once, n.READY, True, "Reconciled", "ready", 1, NOW + timedelta(hours=1))
     assert twice == once

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scim_operator import constants as c
 from scim_operator.organization import deletion_blocked, organization_status
+from scim_server.crd import names as n
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 EARLIER = "2025-01-01T00:00:00Z"
@@ -109,7 +109,7 @@ def test_a_new_generation_updates_observed_generation_but_not_the_transition_tim
 
 
 def test_status_clears_a_deletion_blocked_condition_and_keeps_others() -> None:
-    current = {"conditions": [condition("Ready"), condition(c.DELETION_BLOCKED), condition("Custom")]}
+    current = {"conditions": [condition("Ready"), condition(n.DELETION_BLOCKED), condition("Custom")]}
 
     status = organization_status(organization(status=current), [], NOW)
 
@@ -144,7 +144,7 @@ def test_deletion_blocked_names_the_remaining_directories_in_a_condition_and_a_w
 
 
 def test_deletion_blocked_keeps_the_existing_conditions_and_transition_time() -> None:
-    current = {"conditions": [condition("Ready"), condition(c.DELETION_BLOCKED)]}
+    current = {"conditions": [condition("Ready"), condition(n.DELETION_BLOCKED)]}
 
     blocked = deletion_blocked(organization(status=current), [directory("okta")])
 

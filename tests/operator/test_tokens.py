@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from scim_operator import constants as c
-from scim_operator.directory import IdClaim, id_conflict
-from scim_operator.tokens import announcement, fingerprint, plan_token
-from scim_server.auth import TOKEN_PREFIX, token_hash
+from scim_operator.decide import IdClaim, id_conflict
+from scim_operator.tokens import announcement, plan_token
+from scim_server.crd import secret as sec
+from scim_server.crd.secret import fingerprint
+from scim_server.tokens.credentials import TOKEN_PREFIX, token_hash
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 SECRET = "okta-scim-token"
@@ -22,13 +24,13 @@ def stored(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """A token Secret as the operator wrote it: decoded data and annotations."""
     meta = {
-        c.ANNOTATION_ISSUED_AT: issued.isoformat(),
-        c.ANNOTATION_TOKEN_FINGERPRINT: fingerprint(token),
-        c.ANNOTATION_TOKEN_REASON: c.REASON_TOKEN_ISSUED,
-        c.ANNOTATION_TOKEN_MESSAGE: f"bearer token issued in Secret {SECRET}",
+        sec.ANNOTATION_ISSUED_AT: issued.isoformat(),
+        sec.ANNOTATION_TOKEN_FINGERPRINT: fingerprint(token),
+        sec.ANNOTATION_TOKEN_REASON: c.REASON_TOKEN_ISSUED,
+        sec.ANNOTATION_TOKEN_MESSAGE: f"bearer token issued in Secret {SECRET}",
         **annotations,
     }
-    return {c.TOKEN_KEY: token}, meta
+    return {sec.TOKEN_KEY: token}, meta
 
 
 def announced(token: str = "kscim_current", **status: Any) -> dict[str, Any]:
@@ -65,7 +67,7 @@ def test_a_token_written_but_not_yet_announced_is_announced_on_the_retry() -> No
     # The Secret was written, then the reconcile failed before status recorded the announcement.
     rotated = stored(
         "kscim_new",
-        **{c.ANNOTATION_TOKEN_REASON: c.REASON_TOKEN_ROTATED, c.ANNOTATION_TOKEN_MESSAGE: "rotated"},
+        **{sec.ANNOTATION_TOKEN_REASON: c.REASON_TOKEN_ROTATED, sec.ANNOTATION_TOKEN_MESSAGE: "rotated"},
     )
     retry = plan(status=announced("kscim_old"), secret=rotated)
 
@@ -95,7 +97,7 @@ def test_a_deleted_secret_gets_a_new_token_and_a_warning_to_update_the_idp() -> 
 
 def test_a_hand_edited_token_is_replaced_with_a_warning() -> None:
     data, annotations = stored()
-    edited = ({**data, c.TOKEN_KEY: "chosen-by-hand"}, annotations)
+    edited = ({**data, sec.TOKEN_KEY: "chosen-by-hand"}, annotations)
 
     reissued = plan(status=announced(), secret=edited)
 
@@ -105,7 +107,7 @@ def test_a_hand_edited_token_is_replaced_with_a_warning() -> None:
 
 
 def test_a_secret_created_by_someone_else_before_the_directory_is_not_adopted() -> None:
-    foreign = ({c.TOKEN_KEY: "kscim_weak"}, {})
+    foreign = ({sec.TOKEN_KEY: "kscim_weak"}, {})
     issued = plan(status={}, secret=foreign)
     assert issued.value != "kscim_weak"
     assert issued.reason == c.REASON_TOKEN_ISSUED
@@ -113,7 +115,7 @@ def test_a_secret_created_by_someone_else_before_the_directory_is_not_adopted() 
 
 def test_a_secret_from_before_the_fingerprint_annotation_is_recognised_by_status() -> None:
     data, _ = stored()
-    legacy = (data, {c.ANNOTATION_ISSUED_AT: (NOW - timedelta(hours=1)).isoformat()})
+    legacy = (data, {sec.ANNOTATION_ISSUED_AT: (NOW - timedelta(hours=1)).isoformat()})
     kept = plan(status=announced(), secret=legacy)
     assert kept.value == "kscim_current"
     assert announcement(kept, announced()) is None
@@ -154,14 +156,14 @@ def test_the_previous_token_is_kept_until_its_grace_period_ends_then_dropped() -
     data, annotations = stored()
     during = {
         **data,
-        c.PREVIOUS_SHA256_KEY: token_hash("kscim_old"),
-        c.PREVIOUS_EXPIRES_KEY: (NOW + timedelta(minutes=5)).isoformat(),
+        sec.PREVIOUS_SHA256_KEY: token_hash("kscim_old"),
+        sec.PREVIOUS_EXPIRES_KEY: (NOW + timedelta(minutes=5)).isoformat(),
     }
     kept = plan(status=announced(), secret=(during, annotations))
     assert kept.previous is not None
     assert kept.previous.sha256 == token_hash("kscim_old")
 
-    after = {**during, c.PREVIOUS_EXPIRES_KEY: (NOW - timedelta(seconds=1)).isoformat()}
+    after = {**during, sec.PREVIOUS_EXPIRES_KEY: (NOW - timedelta(seconds=1)).isoformat()}
     assert plan(status=announced(), secret=(after, annotations)).previous is None
 
 

@@ -81,6 +81,7 @@ def running_operator(
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KUBESCIM_")},
         "KUBECONFIG": str(kubeconfig),
+        "PYTHONUNBUFFERED": "1",  # the log file shows each line when it is written
         "KUBESCIM_DATABASE_URL": database_url,
         "KUBESCIM_OPERATOR_RESYNC_SECONDS": str(resync_seconds),
         "KUBESCIM_OPERATOR_BACKOFF_SECONDS": "1",

@@ -13,7 +13,7 @@ import re
 import traceback
 from typing import Any
 
-from .auth import TOKEN_PREFIX
+from .credentials import TOKEN_PREFIX
 
 # A token (kscim_ + 43 URL-safe characters), the same base64-encoded as in a Secret's
 # data (every token starts with "kscim_", which base64 spells "a3NjaW1f"), and bearer

@@ -2,7 +2,7 @@
 
 ``kubescim serve --manifests DIR`` reads the same YAML a GitOps repository applies to a
 cluster, derives each directory's id and endpoint with the operator's own functions
-(``directory_spec``), issues tokens locally, and serves exactly the declared
+(``crd.spec``), issues tokens locally, and serves exactly the declared
 directories: a token for an undeclared one is refused, a suspended one answers 403.
 """
 
@@ -16,10 +16,9 @@ from typing import Any
 
 import yaml
 
-from .auth import LocalTokenRegistry, validate_directory_name
-from .directory_spec import directory_id
-
-API_VERSION = "kubescim.io/v1alpha1"
+from ..crd import names as n
+from ..crd.spec import directory_id, validate_directory_id
+from .local import LocalTokenRegistry
 
 
 class ManifestError(ValueError):
@@ -55,8 +54,8 @@ def load_directories(folder: Path) -> list[DeclaredDirectory]:
     for path, doc in _documents(folder):
         if doc.get("kind") != "ScimDirectory":
             continue
-        if doc.get("apiVersion") != API_VERSION:
-            raise ManifestError(f"{path}: ScimDirectory apiVersion must be {API_VERSION}")
+        if doc.get("apiVersion") != n.API_VERSION:
+            raise ManifestError(f"{path}: ScimDirectory apiVersion must be {n.API_VERSION}")
         meta = doc.get("metadata") or {}
         name = meta.get("name")
         spec = doc.get("spec") or {}
@@ -67,7 +66,7 @@ def load_directories(folder: Path) -> list[DeclaredDirectory]:
         namespace = meta.get("namespace") or "default"
         dir_id = directory_id(namespace, name, spec)
         try:
-            validate_directory_name(dir_id)
+            validate_directory_id(dir_id)
         except ValueError as exc:
             raise ManifestError(f"{path}: {exc}") from None
         if dir_id in out:

@@ -1,8 +1,6 @@
-"""Pure functions of a ScimDirectory spec, shared by the operator and ``serve --manifests``.
-
-The server never imports the operator; the operator imports these, so a directory gets
-the same id and endpoint whether a cluster or a folder of manifests declares it.
-"""
+"""Pure functions of a ScimDirectory's spec, shared by the operator, the server's token
+registries and ``serve --manifests``: a directory gets the same id and endpoint whether
+a cluster or a folder of manifests declares it."""
 
 from __future__ import annotations
 
@@ -10,23 +8,24 @@ import hashlib
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
-_LABEL = re.compile(r"[^a-z0-9-]+")
+from .durations import parse_duration
+
+DIRECTORY_ID: Final = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
+"""Directory ids (and local directory names) are DNS labels: they become URL path
+segments and object names."""
+_NOT_LABEL = re.compile(r"[^a-z0-9-]+")
 
 
-def parse_duration(text: str) -> timedelta:
-    """Parse a Go-style duration (``90s``, ``1h30m``, ``2160h``). Raises ValueError."""
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * {"h": 3600, "m": 60, "s": 1}[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise ValueError(f"invalid duration {text!r}")
-    return timedelta(seconds=total)
+def validate_directory_id(name: str) -> str:
+    """Return ``name`` if it is a valid directory id. Raises ValueError with the rule."""
+    if not DIRECTORY_ID.match(name):
+        raise ValueError(
+            f"invalid directory name {name!r}: use 1-63 lowercase letters, digits or '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
 
 
 def directory_id(namespace: str, name: str, spec: Mapping[str, Any]) -> str:
@@ -37,7 +36,7 @@ def directory_id(namespace: str, name: str, spec: Mapping[str, Any]) -> str:
     path = (spec.get("endpoint") or {}).get("path")
     if path:
         return str(path).rstrip("/").rsplit("/", 1)[1]
-    candidate = _LABEL.sub("-", f"{namespace}-{name}".lower()).strip("-")
+    candidate = _NOT_LABEL.sub("-", f"{namespace}-{name}".lower()).strip("-")
     if len(candidate) <= 63:
         return candidate
     digest = hashlib.sha256(f"{namespace}/{name}".encode()).hexdigest()[:8]
@@ -55,3 +54,9 @@ def endpoint_url(spec: Mapping[str, Any], dir_id: str, default_host: str, defaul
 def grace_period(spec: Mapping[str, Any]) -> timedelta:
     """How long a rotated-out token keeps working (``tokenPolicy.gracePeriod``, default 24h)."""
     return parse_duration((spec.get("tokenPolicy") or {}).get("gracePeriod") or "24h")
+
+
+def rotation_period(spec: Mapping[str, Any]) -> timedelta | None:
+    """How often the token rotates (``tokenPolicy.rotationPeriod``); None: never."""
+    period = (spec.get("tokenPolicy") or {}).get("rotationPeriod")
+    return parse_duration(period) if period else None

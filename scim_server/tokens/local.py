@@ -1,86 +1,23 @@
-"""Bearer tokens: generation, the registry interface, and the local registry.
-
-Tokens carry 256 random bits and are never stored: the registry keeps their SHA-256
-(a fast hash is right for high-entropy secrets) and compares in constant time, only
-against the tokens of the directory the URL names. The Kubernetes-backed registry
-(Secrets watched by the server) implements the same interface.
-"""
+"""Tokens of local directories: hashes in ``<state_dir>/tokens.json``, plus an optional
+tokens file (for tokens mounted from a Secret)."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import hmac
 import json
 import os
-import re
-import secrets
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
-TOKEN_PREFIX = "kscim_"
-DIRECTORY_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\Z")
-
-
-def new_token() -> str:
-    """A fresh bearer token: 256 bits from the OS CSPRNG, URL-safe."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def validate_directory_name(name: str) -> str:
-    """Directory names are DNS labels (they become URL path segments and object names).
-
-    Raises ValueError with the rule when ``name`` breaks it.
-    """
-    if not DIRECTORY_NAME.match(name):
-        raise ValueError(
-            f"invalid directory name {name!r}: use 1-63 lowercase letters, digits or '-', "
-            "starting and ending with a letter or digit"
-        )
-    return name
-
-
-class TokenRegistry(Protocol):
-    def verify(self, directory: str, token: str) -> bool:
-        """Whether ``token`` is currently valid for ``directory``.
-
-        Raises scim.errors.ServiceUnavailable when the registry cannot tell now (its source
-        is unreachable for longer than it may be).
-        """
-
-    def refusal(self, directory: str) -> str | None:
-        """Why ``directory`` refuses valid tokens (403: suspended, inactive), or None."""
-
-    def directories(self) -> list[str]:
-        """Names of the directories this registry knows."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    digest: str
-    created: str
-    expires: str | None
-
-
-def _matches(entries: list[_Entry], digest: str, at: datetime) -> bool:
-    ok = False
-    for entry in entries:
-        fresh = entry.expires is None or datetime.fromisoformat(entry.expires) > at
-        # Compare every entry, so timing does not reveal which one matched.
-        ok |= hmac.compare_digest(entry.digest, digest) and fresh
-    return ok
+from ..crd.spec import validate_directory_id
+from .credentials import Entry, matches, new_token, token_hash
 
 
 class LocalTokenRegistry:
@@ -95,7 +32,7 @@ class LocalTokenRegistry:
     def __init__(self, state_dir: Path, tokens_file: Path | None = None) -> None:
         self.state_file = state_dir / "tokens.json"
         self.tokens_file = tokens_file
-        self._cache: dict[str, list[_Entry]] = {}
+        self._cache: dict[str, list[Entry]] = {}
         self._stamp: tuple[float, float] | None = None
         self._checked = 0.0
 
@@ -109,7 +46,7 @@ class LocalTokenRegistry:
 
         return mtime(self.state_file), mtime(self.tokens_file)
 
-    def _load(self) -> dict[str, list[_Entry]]:
+    def _load(self) -> dict[str, list[Entry]]:
         # Re-check the files at most every 0.5 s: a stat per request is measurable.
         now = time.monotonic()
         if self._stamp is not None and now - self._checked < 0.5:
@@ -118,9 +55,9 @@ class LocalTokenRegistry:
         stamp = self._mtimes()
         if stamp == self._stamp:
             return self._cache
-        entries: dict[str, list[_Entry]] = {}
+        entries: dict[str, list[Entry]] = {}
         for name, items in self._read_state().items():
-            entries[name] = [_Entry(i["sha256"], i["created"], i.get("expires")) for i in items]
+            entries[name] = [Entry(i["sha256"], i["created"], i.get("expires")) for i in items]
         if self.tokens_file is not None and self.tokens_file.exists():
             for name, value in _read_tokens_file(self.tokens_file).items():
                 entries.setdefault(name, []).extend(value)
@@ -138,7 +75,7 @@ class LocalTokenRegistry:
         entries = self._load().get(directory)
         if not entries or not token:
             return False
-        return _matches(entries, token_hash(token), datetime.now(UTC))
+        return matches(entries, token_hash(token), datetime.now(UTC))
 
     def directories(self) -> list[str]:
         return sorted(self._load())
@@ -170,7 +107,7 @@ class LocalTokenRegistry:
         Existing tokens stay valid for ``grace`` (forever when None and the directory
         is new; a rotation passes a grace period).
         """
-        validate_directory_name(directory)
+        validate_directory_id(directory)
         token = new_token()
         at = datetime.now(UTC)
         with self._locked_state() as state:
@@ -197,27 +134,17 @@ class LocalTokenRegistry:
         return existed
 
 
-def _read_tokens_file(path: Path) -> dict[str, list[_Entry]]:
+def _read_tokens_file(path: Path) -> dict[str, list[Entry]]:
     raw = yaml.safe_load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping of directory name to token(s)")
-    out: dict[str, list[_Entry]] = {}
+    out: dict[str, list[Entry]] = {}
     for name, value in raw.items():
         values = value if isinstance(value, list) else [value]
         entries = []
         for item in values:
             text = str(item)
             digest = text.removeprefix("sha256:") if text.startswith("sha256:") else token_hash(text)
-            entries.append(_Entry(digest, "", None))
+            entries.append(Entry(digest, "", None))
         out[str(name)] = entries
     return out
-
-
-def bearer_token(header: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header, else None."""
-    if not header:
-        return None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return None
-    return value.strip()
