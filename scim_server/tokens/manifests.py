@@ -32,6 +32,17 @@ class DeclaredDirectory:
     id: str
     suspended: bool
     spec: dict[str, Any]
+    organization_declared: bool = True
+
+    @property
+    def refusal(self) -> str | None:
+        """Why valid tokens get 403, as on a cluster: suspended, or no such Organization."""
+        if self.suspended:
+            return f"directory {self.id} is suspended"
+        if not self.organization_declared:
+            org = (self.spec.get("organizationRef") or {}).get("name")
+            return f"directory {self.id} is not active: Organization {org} not found"
+        return None
 
 
 def _documents(folder: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -51,8 +62,14 @@ def load_directories(folder: Path) -> list[DeclaredDirectory]:
     if not folder.is_dir():
         raise ManifestError(f"{folder}: not a directory")
     out: dict[str, DeclaredDirectory] = {}
-    for path, doc in _documents(folder):
-        if doc.get("kind") != "ScimDirectory":
+    documents = list(_documents(folder))
+    organizations = {
+        ((doc.get("metadata") or {}).get("namespace") or "default", (doc.get("metadata") or {}).get("name"))
+        for _, doc in documents
+        if doc.get("kind") == n.ORGANIZATION_KIND
+    }
+    for path, doc in documents:
+        if doc.get("kind") != n.DIRECTORY_KIND:
             continue
         if doc.get("apiVersion") != n.API_VERSION:
             raise ManifestError(f"{path}: ScimDirectory apiVersion must be {n.API_VERSION}")
@@ -71,7 +88,10 @@ def load_directories(folder: Path) -> list[DeclaredDirectory]:
             raise ManifestError(f"{path}: {exc}") from None
         if dir_id in out:
             raise ManifestError(f"{path}: directory id {dir_id!r} is declared twice")
-        out[dir_id] = DeclaredDirectory(namespace, name, dir_id, bool(spec.get("suspended")), spec)
+        org_declared = (namespace, spec["organizationRef"]["name"]) in organizations
+        out[dir_id] = DeclaredDirectory(
+            namespace, name, dir_id, bool(spec.get("suspended")), spec, org_declared
+        )
     return list(out.values())
 
 
@@ -112,7 +132,8 @@ class ManifestTokenRegistry:
         return declared is not None and declared.suspended
 
     def refusal(self, directory: str) -> str | None:
-        return f"directory {directory} is suspended" if self.suspended(directory) else None
+        declared = self._current().get(directory)
+        return declared.refusal if declared is not None else None
 
     def directories(self) -> list[str]:
         return sorted(self._current())

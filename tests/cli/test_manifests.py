@@ -36,9 +36,19 @@ def test_the_examples_load_with_the_operators_ids() -> None:
     assert all(d.id == f"default-{d.name}" for d in declared)
 
 
+def organization(name: str = "acme") -> dict[str, object]:
+    return {
+        "apiVersion": "kubescim.io/v1alpha1",
+        "kind": "Organization",
+        "metadata": {"name": name, "namespace": "acme"},
+        "spec": {"displayName": "Acme"},
+    }
+
+
 def test_declared_directories_are_served_and_others_refused(tmp_path: Path) -> None:
     folder = tmp_path / "manifests"
     folder.mkdir()
+    write(folder, "org.yaml", organization())
     write(folder, "dirs.yaml", directory("okta"), directory("paused", suspended=True))
     settings = Settings(state_dir=tmp_path / "state", manifests_dir=folder, access_log=False)
     local = LocalTokenRegistry(settings.state_dir)
@@ -81,3 +91,27 @@ def test_a_directory_id_declared_twice_is_an_error(tmp_path: Path) -> None:
     shutil.copy(ROOT / "examples" / "okta-directory.yaml", tmp_path / "b.yaml")
     with pytest.raises(ManifestError, match="declared twice"):
         load_directories(tmp_path)
+
+
+def test_a_directory_whose_organization_is_not_declared_answers_403_as_on_a_cluster(tmp_path: Path) -> None:
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    write(
+        folder,
+        "dirs.yaml",
+        directory("okta"),
+        {**directory("other"), "spec": {"organizationRef": {"name": "globex"}}},
+    )
+    write(folder, "org.yaml", organization("acme"))
+    settings = Settings(state_dir=tmp_path / "state", manifests_dir=folder, access_log=False)
+    issued = ensure_tokens(load_directories(folder), LocalTokenRegistry(settings.state_dir))
+    client = create_app(settings).test_client()
+
+    ok = client.get("/scim/v2/acme-okta/Users", headers={"Authorization": f"Bearer {issued['acme-okta']}"})
+    refused = client.get(
+        "/scim/v2/acme-other/Users", headers={"Authorization": f"Bearer {issued['acme-other']}"}
+    )
+
+    assert ok.status_code == 200
+    assert refused.status_code == 403
+    assert refused.get_json()["detail"] == "directory acme-other is not active: Organization globex not found"
