@@ -26,6 +26,7 @@ from .kube import describe
 from .organization import deletion_blocked, member_summary, organization_ready, organization_status
 from .reconciler import Reconciler, context_for
 from .settings import OperatorSettings
+from .tokens import Event
 
 log = logging.getLogger("kubescim.operator")
 
@@ -131,9 +132,10 @@ async def directory_deleted(*, body: kopf.Body, memo: Any, **_: Any) -> None:
         event = await reconciler.run(finalize_directory, reconciler.clients, reconciler.storage, body)
     except Exception as exc:
         message = f"cannot handle the directory's data yet ({describe(exc)}); will retry"
-        events.post(body, [("Warning", c.REASON_STORAGE_UNAVAILABLE, message)])
+        warning: Event = ("Warning", c.REASON_STORAGE_UNAVAILABLE, message)
+        await reconciler.run(events.post, reconciler.clients.core, body, [warning])
         raise kopf.TemporaryError(message, delay=reconciler.backoff_seconds) from None
-    events.post(body, [event])
+    await reconciler.run(events.post, reconciler.clients.core, body, [event])
 
 
 async def owned_object_changed(*, event: Any, memo: Any, **kwargs: Any) -> None:
@@ -182,7 +184,7 @@ async def organization_deleted(
     status, event = blocked
     reconciler = _memo(memo)
     await reconciler.run(reconciler.patch_organization_status, str(namespace), name, status)
-    events.post(body, [event])
+    await reconciler.run(events.post, reconciler.clients.core, body, [event])
     raise kopf.TemporaryError(event[2], delay=min(reconciler.resync_seconds, 15))
 
 

@@ -98,12 +98,11 @@ def _terminate_self() -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def run(args: argparse.Namespace, op: OperatorSettings) -> int:
+def run(args: argparse.Namespace, op: OperatorSettings, probe: ThreadingHTTPServer | None) -> int:
     """Run the operator: at once with ``--standalone``, else once it holds the Lease."""
     api = api_client(pool_size=op.max_workers + 8)
     registry = kopf.OperatorRegistry()
     register(registry, op)
-    probe = _listen(args.liveness)
     stop = threading.Event()
 
     def operate() -> None:
@@ -167,13 +166,14 @@ def build_parser(op: OperatorSettings) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     op = OperatorSettings()
     args = build_parser(op).parse_args(argv)
-    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
-    install_redaction()
     try:
-        return run(args, op)
+        probe = _listen(args.liveness)  # first: a port in use is reported before anything starts
     except CliError as exc:
         print(f"kubescim-operator: {exc}", file=sys.stderr)
         return 1
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat[args.log_format.upper()])
+    install_redaction()
+    return run(args, op, probe)
 
 
 if __name__ == "__main__":

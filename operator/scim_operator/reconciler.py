@@ -120,7 +120,7 @@ class Reconciler:
                 name,
                 {"status": status},
             )
-        events.post(body, outcome.events)
+        events.post(self.clients.core, body, outcome.events)
 
     def _purge_inactive(self, body: dict[str, Any], status: dict[str, Any]) -> list[Event]:
         """``inactiveUsers: Delete``: remove the users the IdP deactivated."""

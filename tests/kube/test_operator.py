@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -596,3 +597,29 @@ def test_inactive_users_are_deleted_when_the_policy_says_so(
     # The Event is posted after the purge, asynchronously: wait for it.
     eventually(lambda: cluster.events(c.REASON_INACTIVE_DELETED), what="InactiveUsersDeleted event")
     assert storage.stats(kept).users == 1
+
+
+def test_a_namespace_being_deleted_gets_no_new_objects_and_no_failed_events(
+    kube_api: client.ApiClient, control_plane: ControlPlane, database_url: str
+) -> None:
+    core = client.CoreV1Api(kube_api)
+    name = f"going-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    cluster = Cluster(kube_api, name, control_plane)
+    names = [f"d{i}" for i in range(5)]
+    with running_operator(control_plane.kubeconfig, database_url) as operator:
+        cluster.apply(organization(), *(directory(n_) for n_ in names))
+        eventually(lambda: all(cluster.ready(n_) for n_ in names), what="Ready")
+        core.delete_namespace(name)
+
+        def gone() -> bool:
+            try:
+                core.read_namespace(name)
+            except ApiException as exc:
+                return exc.status == 404
+            return False
+
+        eventually(gone, timeout=90, what="namespace deleted, finalizers released")
+        log = operator.log()
+    assert "being terminated" not in log
+    assert "Failed to post an event" not in log
