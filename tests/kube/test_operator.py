@@ -11,7 +11,7 @@ import base64
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,25 +34,11 @@ from tests.support.operator_runner import (
     OperatorProcess,
     running_operator,
 )
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-
-
-def eventually(fn: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-        except (ApiException, KeyError, IndexError, AssertionError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import copy
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -34,27 +34,13 @@ from scim_server.tokens.trust import EXPLANATIONS
 from tests.support.controlplane import ControlPlane
 from tests.support.operator_runner import running_operator
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.waiting import eventually
 
 T = TypeVar("T")
 GROUP, VERSION = "kubescim.io", "v1alpha1"
 WATCH_SECONDS = 3  # revocation bound: 2 x 3 s
 BOUND = 2 * WATCH_SECONDS
 REJECTED = "kubescim_token_secrets_rejected_total"
-
-
-def eventually(fn: Callable[[], T | None], timeout: float = 20.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-        except (ApiException, KeyError, IndexError, AssertionError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def rejected(reason: str) -> float:
