@@ -124,7 +124,7 @@ class SqlFilterCompiler:
         if isinstance(node, Or):
             return "(" + " OR ".join(self.node(t, scope) for t in node.terms) + ")"
         if isinstance(node, Not):
-            return f"NOT COALESCE({self.node(node.term, scope)}, FALSE)"
+            return f"({self.node(node.term, scope)}) IS NOT TRUE"
         if isinstance(node, ValuePath):
             if scope is not None:
                 raise InvalidFilter("value paths cannot be nested")
