@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     default_page_size: int = Field(default=100, ge=1)
     max_page_size: int = Field(default=1000, ge=1)
     max_bulk_operations: int = Field(default=1000, ge=1)
+    max_patch_operations: int = Field(
+        default=1000,
+        ge=1,
+        description="Most operations one PATCH request may carry; more get 413 before any is read.",
+    )
     log_format: str = "text"
     log_level: str = "INFO"
     access_log: bool = False
