@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from .casefold import fold
 from .errors import InvalidPath
 from .filter import And, Compare, Filter, Not, Or, Present, ValuePath
 from .schemas import Attribute
@@ -26,7 +27,7 @@ def _comparable(attr: Attribute, value: Any) -> Any:
             except ValueError:
                 return value
         if not attr.case_exact:
-            return value.lower()
+            return fold(value)
     return value
 
 

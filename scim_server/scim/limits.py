@@ -28,6 +28,10 @@ MAX_JSON_DEPTH: Final = 32
 #: 512 characters of 4 bytes (or lower-cased to 3) stay inside PostgreSQL's B-tree
 #: entry limit of 2,704 bytes, with room for the directory name in the same entry.
 MAX_INDEXED_LENGTH: Final = 512
+#: Most values one multi-valued attribute may hold (a Group's members excepted: they
+#: are a relation, not a list in a document). Bounds the PATCH engine's work, which is
+#: operations x values of the attribute each one selects.
+MAX_VALUES: Final = 1000
 #: Resource ids are UUIDs; a longer id, or one with a NUL, names nothing.
 MAX_ID_LENGTH: Final = 255
 #: Integer parameters (``startIndex``, ``count``) must fit in a signed 64-bit integer.
@@ -144,6 +148,12 @@ def check_indexed_lengths(kind: str, doc: dict[str, Any]) -> None:
             raise InvalidValue(
                 f"{name} is {len(value)} characters long; at most {MAX_INDEXED_LENGTH} are allowed"
             )
+
+
+def check_value_count(name: str, values: list[Any]) -> None:
+    """Raise InvalidValue when a multi-valued attribute holds more than ``MAX_VALUES`` values."""
+    if len(values) > MAX_VALUES:
+        raise InvalidValue(f"{name} has {len(values)} values; at most {MAX_VALUES} are allowed")
 
 
 def is_possible_id(value: str) -> bool:

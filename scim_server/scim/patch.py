@@ -21,6 +21,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .casefold import fold as fold_case
 from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, PayloadTooLarge
 from .evaluate import entry_matches, equality_template
 from .filter import (
@@ -35,6 +36,7 @@ from .filter import (
     parse_attr_path,
     parse_patch_path,
 )
+from .limits import check_value_count
 from .resource import coerce, coerce_single, normalize
 from .schemas import PATCH_SCHEMA, Attribute, Resolved, ResourceType
 
@@ -245,10 +247,10 @@ def _key(entry: Any, attr: Attribute | None = None) -> Any:
     fold = value_attr is None or not value_attr.case_exact
     if isinstance(entry, dict) and "value" in entry:
         value = entry["value"]
-        return value.lower() if isinstance(value, str) and fold else value
+        return fold_case(value) if isinstance(value, str) and fold else value
     if isinstance(entry, dict):
         return repr(sorted(entry.items()))
-    return entry.lower() if isinstance(entry, str) and fold else entry
+    return fold_case(entry) if isinstance(entry, str) and fold else entry
 
 
 def _apply_list(attr: Attribute, container: dict[str, Any], op: str, value: Any) -> None:
@@ -287,7 +289,8 @@ def _apply_selected(attr: Attribute, container: dict[str, Any], op: str, path: P
             raise InvalidPath(f"{attr.name} has no sub-attribute {path.sub_attr!r}")
     if op == "remove":
         if sub is None:
-            kept = [e for e in entries if not any(e is m for m in matched)]
+            chosen = {id(m) for m in matched}
+            kept = [e for e in entries if id(e) not in chosen]
         else:
             for entry in matched:
                 entry.pop(sub.name, None)
@@ -373,6 +376,7 @@ def _single_primary(entries: list[Any], preferred: list[Any]) -> None:
 
 
 def _store(container: dict[str, Any], attr: Attribute, entries: list[Any]) -> None:
+    check_value_count(attr.name, entries)  # after each operation, so none works on more
     if entries:
         container[attr.name] = entries
     else:

@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import InvalidSyntax, InvalidValue
 from .filter import parse_attr_path
-from .limits import check_indexed_lengths
+from .limits import check_indexed_lengths, check_value_count
 from .schemas import COMMON_ATTRIBUTES, Attribute, ResourceType
 
 _TRUE = {"true": True, "false": False}
@@ -158,6 +158,10 @@ def normalize(rt: ResourceType, payload: Any) -> dict[str, Any]:
         if attr.required and isinstance(out[attr.name], str) and not out[attr.name].strip():
             raise InvalidValue(f"required attribute {attr.name!r} is empty")
     check_indexed_lengths(rt.name, out)
+    for name, value in out.items():
+        # A Group's members are a relation (stored apart, any number); other lists are bounded.
+        if isinstance(value, list) and not (rt.name == "Group" and name == "members"):
+            check_value_count(name, value)
     return out
 
 

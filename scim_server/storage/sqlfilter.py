@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..scim.casefold import fold
 from ..scim.errors import InvalidFilter, InvalidValue
 from ..scim.filter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from ..scim.schemas import Attribute, Resolved, ResourceType, group_type, user_type
@@ -225,7 +226,7 @@ class SqlFilterCompiler:
         if t == "binary" and op not in ("eq", "ne", "pr"):
             raise InvalidFilter(f"operator {op!r} does not apply to binary attributes")
         if not attr.case_exact:
-            value = value.lower()
+            value = fold(value)
             if not lowered:
                 expr = self.lower(expr)
         if op in ("co", "sw", "ew"):

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..scim.casefold import fold
 from ..scim.errors import InvalidValue, NotFound, Uniqueness
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
@@ -66,7 +67,7 @@ _COLUMNS = "r.id, r.data, r.created, r.last_modified, r.version"
 
 
 def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
+    return fold(value) if isinstance(value, str) else value
 
 
 class SqliteStorage(ReplaceByPatch):
@@ -81,12 +82,22 @@ class SqliteStorage(ReplaceByPatch):
         conn.executescript(_SCHEMA)
         if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
             with self._write() as tx:
-                # A User without `active` is active: write it out on rows stored before that
-                # rule (as PostgreSQL's migration 0002 does), so filters see it too.
+                # What PostgreSQL's migration 0002 does: a User without `active` is active,
+                # written out on rows stored before that rule so filters see it too.
                 tx.execute(
                     "UPDATE users SET active = 1, data = json_set(data, '$.active', json('true')) "
                     "WHERE active IS NULL"
                 )
+                # Keys folded as casefold.fold does (Python's full lower case before).
+                for table, column, key in (
+                    ("users", "user_name", "user_name_key"),
+                    ("groups", "display_name", "display_name_key"),
+                ):
+                    tx.execute(
+                        f"UPDATE {table} AS u SET {key} = scim_lower(u.{column}) "
+                        f"WHERE u.{key} <> scim_lower(u.{column}) AND NOT EXISTS (SELECT 1 FROM {table} o "
+                        f"WHERE o.directory_id = u.directory_id AND o.{key} = scim_lower(u.{column}))"
+                    )
                 tx.execute("PRAGMA user_version = 1")
 
     def _connection(self) -> sqlite3.Connection:
