@@ -63,7 +63,7 @@ def process_bulk(ctx: Context, body: Any) -> tuple[int, dict[str, Any]]:
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a BulkRequest object")
     schemas = body.get("schemas")
-    if schemas is not None and BULK_REQUEST_SCHEMA not in schemas:
+    if schemas is not None and (not isinstance(schemas, list) or BULK_REQUEST_SCHEMA not in schemas):
         raise InvalidSyntax(f"'schemas' must be [{BULK_REQUEST_SCHEMA!r}]")
     operations = body.get("Operations")
     if not isinstance(operations, list):

@@ -444,6 +444,15 @@ def test_a_bulk_version_that_is_not_a_string_is_reported_for_that_operation(
     assert "'version' must be a string" in body["Operations"][0]["response"]["detail"]
 
 
+@pytest.mark.usefixtures("unchanged")
+@pytest.mark.parametrize("schemas", [False, 3, "urn:ietf:params:scim:api:messages:2.0:BulkRequest", {}])
+def test_a_bulk_request_whose_schemas_is_not_a_list_is_invalid_syntax(scim: ScimClient, schemas: Any) -> None:
+    """Found by the fuzz tier: a non-list 'schemas' was a 500."""
+    response = scim.post("/Bulk", json={"schemas": schemas, "Operations": []})
+
+    assert "'schemas' must be" in error(response, 400, "invalidSyntax")
+
+
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
