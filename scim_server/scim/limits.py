@@ -57,6 +57,9 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def text_problem(value: str) -> str | None:
     """Why ``value`` cannot be stored ("a NUL character", "a lone surrogate"), or None."""
     match = _BAD_TEXT.search(value)
@@ -119,7 +122,7 @@ def parse_json(data: bytes) -> Any:
         ) from None
     text = text.removeprefix("\ufeff")
     try:
-        doc = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        doc = _DECODER.decode(text)
     except RecursionError:
         raise InvalidSyntax(
             f"the request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels"

@@ -49,8 +49,9 @@ _USER_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_U
 _GROUP_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_GROUP_MEMBERS} FROM groups r"
 _GROUP_SELECT_BARE = "SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r"
 
-# One statement: validate the members, insert them, bump the group's version if any
-# was new. No row back means: no such group, an unknown member, or nothing to add.
+# One statement: validate the members, insert them, bump the group's version if any was
+# new. It returns the group with a last column saying whether anything was added, and
+# no row only when the group does not exist or a member is unknown.
 _ADD_MEMBERS = """
 WITH known AS MATERIALIZED (
     -- By id alone (the primary key), then the directory checked on the few rows found:
@@ -67,10 +68,15 @@ WITH known AS MATERIALIZED (
     WHERE ok.ok AND EXISTS (SELECT 1 FROM groups WHERE directory_id = %(d)s AND id = %(g)s)
     ON CONFLICT DO NOTHING
     RETURNING 1
+), upd AS (
+    UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
+    WHERE EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
+    RETURNING r.id, r.data, r.created, r.last_modified, r.version
 )
-UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
-WHERE EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
-RETURNING r.id, r.data, r.created, r.last_modified, r.version, NULL
+SELECT id, data, created, last_modified, version, NULL, TRUE FROM upd
+UNION ALL
+SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL, FALSE FROM groups r, ok
+WHERE ok.ok AND NOT EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 # Optimistic: only the version that was read may be replaced.
 _UPDATE_USER = f"""
@@ -80,15 +86,21 @@ UPDATE users r SET user_name = %(user_name)s, user_name_key = %(user_name_key)s,
 WHERE r.directory_id = %(d)s AND r.id = %(id)s AND r.version = %(version)s
 RETURNING r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS}
 """
-# No row back means: no such group, or none of the ids was a member (nothing changed).
+# Returns the group (version bumped only if a member was removed), or no row when the
+# group does not exist.
 _REMOVE_MEMBERS = """
 WITH del AS (
     DELETE FROM memberships WHERE directory_id = %(d)s AND group_id = %(g)s AND member_id = ANY(%(ids)s)
     RETURNING 1
+), upd AS (
+    UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
+    WHERE EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
+    RETURNING r.id, r.data, r.created, r.last_modified, r.version
 )
-UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
-WHERE EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
-RETURNING r.id, r.data, r.created, r.last_modified, r.version, NULL
+SELECT id, data, created, last_modified, version, NULL FROM upd
+UNION ALL
+SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r
+WHERE NOT EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 
 
@@ -316,13 +328,13 @@ class PostgresStorage(ReplaceByPatch):
             else:
                 row = conn.execute(_REMOVE_MEMBERS, params).fetchone()
         if row is None:
-            return self.get(directory, "Group", id, members=False)  # unchanged, or NotFound
-        return self._render("Group", row)
+            raise NotFound(f"Group {id!r} not found")
+        return self._render("Group", row[:6])
 
     def _raise_missing(
         self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str]
     ) -> None:
-        """After an add that changed nothing: raise NotFound or InvalidValue if that was why."""
+        """After an add that returned no row: raise NotFound or InvalidValue, whichever is why."""
         exists = conn.execute(
             "SELECT 1 FROM groups WHERE directory_id = %s AND id = %s", (directory, group)
         ).fetchone()
@@ -348,8 +360,7 @@ class PostgresStorage(ReplaceByPatch):
         row = conn.execute(_ADD_MEMBERS, {"d": directory, "g": group, "ids": ids, "now": ts}).fetchone()
         if row is None:
             self._raise_missing(conn, directory, group, ids)
-            return False
-        return True
+        return bool(row and row[6])
 
     def _patch_group(
         self,
