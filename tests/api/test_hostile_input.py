@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 from werkzeug.test import TestResponse
 
+from scim_server.config import Settings
 from scim_server.scim.filter import MAX_DEPTH
 from scim_server.scim.limits import MAX_INDEXED_LENGTH, MAX_JSON_DEPTH, MAX_VALUES
 from scim_server.storage import Storage
@@ -466,6 +467,18 @@ def test_405_lists_the_allowed_methods(scim: ScimClient, method: str, path: str,
 
     assert response.headers["Allow"] == allowed
     assert f"allowed: {allowed}" in error(response, 405)
+
+
+def test_service_provider_config_advertises_the_limits_scim_has_fields_for(
+    scim: ScimClient, settings: Settings
+) -> None:
+    """The PATCH limit has no SCIM field: a non-standard one would make the document invalid."""
+    config = scim.get("/ServiceProviderConfig").get_json()
+
+    assert config["bulk"]["maxOperations"] == settings.max_bulk_operations
+    assert config["bulk"]["maxPayloadSize"] == settings.max_body_bytes == MIB
+    assert config["filter"]["maxResults"] == settings.max_page_size
+    assert config["patch"] == {"supported": True}
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT"])
