@@ -18,15 +18,15 @@ import math
 import re
 from typing import Any, Final
 
-from .errors import InvalidSyntax, InvalidValue, ScimError
+from .errors import InvalidSyntax, InvalidValue
 
 #: Deepest nesting of JSON arrays and objects in a request body (a Bulk request
 #: carrying a PATCH of a User's emails needs 9).
 MAX_JSON_DEPTH: Final = 32
 #: Longest value, in characters, of an attribute backed by an index: a User's
 #: ``userName`` and ``externalId``, a Group's ``displayName`` and ``externalId``.
-#: 512 characters of 4 bytes (or lower-cased to 3) stay inside PostgreSQL's B-tree
-#: entry limit of 2,704 bytes, with room for the directory name in the same entry.
+#: 512 characters of up to 4 bytes, folded (``casefold``, which keeps lengths), stay
+#: inside PostgreSQL's B-tree entry limit of 2,704 bytes with the directory name.
 MAX_INDEXED_LENGTH: Final = 512
 #: Most values one multi-valued attribute may hold (a Group's members excepted: they
 #: are a relation, not a list in a document). Bounds the PATCH engine's work, which is
@@ -61,19 +61,11 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite
 
 
 def text_problem(value: str) -> str | None:
-    """Why ``value`` cannot be stored ("a NUL character", "a lone surrogate"), or None."""
+    """Why no backend can store ``value`` ("a NUL character", "an unpaired surrogate"), or None."""
     match = _BAD_TEXT.search(value)
     if match is None:
         return None
     return "a NUL character" if match.group() == "\x00" else "an unpaired surrogate (invalid Unicode)"
-
-
-def check_text(value: str, where: str, error: type[ScimError] = InvalidValue) -> str:
-    """Return ``value``; raise ``error`` if it holds a NUL or an unpaired surrogate."""
-    problem = text_problem(value)
-    if problem is not None:
-        raise error(f"{where} contains {problem}")
-    return value
 
 
 def _where(path: tuple[str | int, ...]) -> str:

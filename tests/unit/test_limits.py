@@ -10,7 +10,6 @@ from scim_server.scim.limits import (
     MAX_INDEXED_LENGTH,
     MAX_JSON_DEPTH,
     check_indexed_lengths,
-    check_text,
     is_possible_id,
     parse_json,
 )
@@ -92,12 +91,6 @@ def test_a_byte_order_mark_is_ignored() -> None:
 
 def test_an_escaped_backslash_before_u0000_is_text_not_a_nul() -> None:
     assert parse_json(b'{"a": "\\\\u0000"}') == {"a": "\\u0000"}
-
-
-def test_check_text_names_the_field_and_uses_the_callers_error() -> None:
-    assert check_text("fine", "userName") == "fine"
-    with pytest.raises(InvalidSyntax, match="externalId contains a NUL character"):
-        check_text("a\x00", "externalId", InvalidSyntax)
 
 
 @pytest.mark.parametrize(
