@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from .casefold import fold as fold_case
 from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, PayloadTooLarge
-from .evaluate import entry_matches, equality_template
+from .evaluate import entry_matches, equality_template, matcher
 from .filter import (
     And,
     AttrPath,
@@ -281,7 +281,11 @@ def _apply_list(attr: Attribute, container: dict[str, Any], op: str, value: Any)
 
 def _apply_selected(attr: Attribute, container: dict[str, Any], op: str, path: PatchPath, value: Any) -> None:
     entries: list[Any] = container.get(attr.name) or []
-    matched = [e for e in entries if path.filter is None or entry_matches(attr, e, path.filter)]
+    if path.filter is not None and entries:
+        selects = matcher(attr, path.filter)
+        matched = [e for e in entries if selects(e)]
+    else:
+        matched = list(entries)
     sub = None
     if path.sub_attr is not None:
         sub = attr.sub.get(path.sub_attr.lower())
