@@ -326,17 +326,20 @@ patch_paths = st.one_of(
 
 @st.composite
 def patch_bodies(draw: st.DrawFn, ids: st.SearchStrategy[str]) -> Any:
-    operation = st.fixed_dictionaries(
-        {"op": st.sampled_from(["add", "replace", "remove", "Add", "Replace", "Remove", "bogus"])},
-        optional={
-            "path": st.one_of(patch_paths, hostile_scalar),
-            "value": st.one_of(
-                json_values,
-                st.lists(st.fixed_dictionaries({"value": st.one_of(ids, hostile_text)}), max_size=3),
-                _resource("User", ids),
-            ),
-        },
+    op_name = st.sampled_from(["add", "replace", "remove", "Add", "Replace", "Remove"])
+    value = st.one_of(
+        hostile_scalar,
+        st.lists(st.fixed_dictionaries({"value": st.one_of(ids, hostile_text)}), max_size=3),
+        _resource("User", ids),
+        json_values,
     )
+    likely = st.fixed_dictionaries({"op": op_name, "path": patch_paths, "value": value})
+    pathless = st.fixed_dictionaries({"op": op_name, "value": st.one_of(_resource("User", ids), json_values)})
+    anything = st.fixed_dictionaries(
+        {"op": st.one_of(op_name, hostile_scalar)},
+        optional={"path": st.one_of(patch_paths, hostile_scalar), "value": value},
+    )
+    operation = st.one_of(likely, likely, pathless, anything)
     operations = draw(
         st.one_of(
             st.lists(operation, min_size=1, max_size=4),
@@ -447,7 +450,7 @@ def requests(
     )
     kind = draw(st.sampled_from(["Users", "Groups"]))
     own_id = st.sampled_from(user_ids if kind == "Users" else group_ids)
-    target = draw(st.one_of(own_id, odd_id))
+    target = draw(own_id if draw(st.sampled_from([True] * 5 + [False])) else odd_id)
     shape = draw(st.sampled_from(shapes))
     params = draw(query_params)
     query = "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
