@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 import uuid
 from typing import Any
@@ -25,6 +26,7 @@ from .tokens.registry import TokenRegistry
 
 log = logging.getLogger("kubescim.http")
 _WWW_AUTHENTICATE = 'Bearer realm="kubescim"'
+_REQUEST_ID = re.compile(r"[\w.:/+=-]{1,64}\Z", re.ASCII)
 
 
 class _CollapseSlashes:
@@ -74,7 +76,9 @@ def _install_hooks(app: Flask, settings: Settings) -> None:
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or os.urandom(12).hex()
+        given = request.headers.get("X-Request-Id", "")
+        # Echoed in a response header and in logs: only a plain token is kept.
+        g.request_id = given if _REQUEST_ID.match(given) else os.urandom(12).hex()
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -109,7 +113,12 @@ def _install_hooks(app: Flask, settings: Settings) -> None:
         if code == 404:
             return error_response(NotFound(f"no endpoint {request.path}"))
         if code == 405:
-            return error_response(MethodNotAllowed(f"{request.method} is not allowed on {request.path}"))
+            allowed = sorted(getattr(error, "valid_methods", None) or ())
+            detail = f"{request.method} is not allowed on {request.path}"
+            if allowed:
+                detail += f"; allowed: {', '.join(allowed)}"
+            headers = {"Allow": ", ".join(allowed)} if allowed else None
+            return error_response(MethodNotAllowed(detail), headers)
         if code == 413:
             from .scim.errors import PayloadTooLarge
 

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         default=1000, ge=1, description="upper bound for count (advertised as filter.maxResults)"
     )
     max_bulk_operations: int = Field(default=1000, ge=1, description="advertised bulk.maxOperations")
+    max_patch_operations: int = Field(
+        default=1000,
+        ge=1,
+        description="most operations one PATCH request may carry; more get 413 before any is read",
+    )
     log_format: str = Field(
         default="text",
         description="text or json (one object per line with request id and directory)",

@@ -32,7 +32,7 @@ LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
-# The token registry (scim_server.kube_tokens). Every gunicorn worker runs its own watches,
+# The token registry (scim_server.tokens.kubernetes). Every gunicorn worker runs its own watches,
 # so gauges take the worst live worker, and the counter adds up what each worker saw.
 TOKEN_REJECTIONS = Counter(
     "kubescim_token_secrets_rejected_total",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..scim.errors import InvalidSyntax, InvalidValue, NotFound, ScimError, TooMany
+from ..scim.errors import InvalidSyntax, InvalidValue, NotFound, PayloadTooLarge, ScimError
 from ..scim.schemas import BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA
 from ..storage import Kind
 from . import handlers
@@ -43,6 +43,8 @@ def _run(ctx: Context, op: dict[str, Any], ids: dict[str, str]) -> tuple[Result,
         raise NotFound(f"no resource endpoint {path!r}")
     data = _substitute(op.get("data"), ids)
     version = op.get("version")
+    if version is not None and not isinstance(version, str):
+        raise InvalidSyntax("an operation's 'version' must be a string (an ETag)")
     if method == "POST" and len(parts) == 1:
         result = handlers.create_resource(ctx, kind, data, {})
         return result, result.body["id"] if result.body else None
@@ -61,13 +63,17 @@ def process_bulk(ctx: Context, body: Any) -> tuple[int, dict[str, Any]]:
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a BulkRequest object")
     schemas = body.get("schemas")
-    if schemas is not None and BULK_REQUEST_SCHEMA not in schemas:
+    if schemas is not None and (not isinstance(schemas, list) or BULK_REQUEST_SCHEMA not in schemas):
         raise InvalidSyntax(f"'schemas' must be [{BULK_REQUEST_SCHEMA!r}]")
     operations = body.get("Operations")
     if not isinstance(operations, list):
         raise InvalidSyntax("'Operations' must be a list")
     if len(operations) > ctx.settings.max_bulk_operations:
-        raise TooMany(f"at most {ctx.settings.max_bulk_operations} bulk operations per request")
+        # RFC 7644 3.7.4: over maxOperations is 413, and the body names the limit.
+        raise PayloadTooLarge(
+            f"the bulk request has {len(operations)} operations, more than maxOperations "
+            f"({ctx.settings.max_bulk_operations})"
+        )
     fail_on_errors = body.get("failOnErrors")
     ids: dict[str, str] = {}
     errors = 0

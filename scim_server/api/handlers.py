@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import Settings
-from ..scim.errors import BadRequest, InvalidFilter, InvalidValue, ScimError
+from ..scim.errors import BadRequest, InvalidFilter, InvalidValue, NotFound, ScimError
+from ..scim.limits import is_possible_id
 from ..scim.patch import apply_operations, parse_operations, split_group_operations
 from ..scim.projection import Projection, parse_projection, project
 from ..scim.query import ListQuery, parse_list_query
-from ..scim.resource import normalize
+from ..scim.resource import normalize, with_defaults
 from ..scim.schemas import LIST_SCHEMA, ResourceType, group_type, user_type
 from ..storage import Kind, Storage
 
@@ -68,9 +69,16 @@ def _projection(kind: Kind, params: Mapping[str, Any]) -> Projection:
     return parse_projection(resource_type(kind), p.get("attributes"), p.get("excludedattributes"))
 
 
+def _check_id(kind: Kind, id: str) -> None:
+    """Ids are short UUIDs: one that cannot exist is not looked up (PostgreSQL refuses NUL)."""
+    if not is_possible_id(id):
+        raise NotFound(f"{kind} not found: no resource has an id like that")
+
+
 def get_resource(
     ctx: Context, kind: Kind, id: str, params: Mapping[str, Any], if_none_match: str | None = None
 ) -> Result:
+    _check_id(kind, id)
     projection = _projection(kind, params)
     members = kind == "Group" and projection.wants(None, "members")
     resource = ctx.storage.get(ctx.directory, kind, id, members=members or kind == "User")
@@ -142,7 +150,7 @@ def search_all(ctx: Context, params: Mapping[str, Any]) -> Result:
 
 def create_resource(ctx: Context, kind: Kind, body: Any, params: Mapping[str, Any]) -> Result:
     rt = resource_type(kind)
-    doc = normalize(rt, body)
+    doc = with_defaults(rt, normalize(rt, body))
     if kind == "Group":
         doc = _with_members(body, doc)
     resource = ctx.storage.create(ctx.directory, kind, doc)
@@ -152,8 +160,9 @@ def create_resource(ctx: Context, kind: Kind, body: Any, params: Mapping[str, An
 def replace_resource(
     ctx: Context, kind: Kind, id: str, body: Any, params: Mapping[str, Any], if_match: str | None
 ) -> Result:
+    _check_id(kind, id)
     rt = resource_type(kind)
-    doc = normalize(rt, body)
+    doc = with_defaults(rt, normalize(rt, body))
     if kind == "Group":
         doc = _with_members(body, doc)
     resource = ctx.storage.replace(ctx.directory, kind, id, doc, if_match=if_match)
@@ -164,8 +173,9 @@ def patch_resource(
     ctx: Context, kind: Kind, id: str, body: Any, params: Mapping[str, Any], if_match: str | None
 ) -> Result:
     """PATCH: Users answer 200 with the resource; Groups 204 unless attributes are asked for."""
+    _check_id(kind, id)
     rt = resource_type(kind)
-    ops = parse_operations(body)
+    ops = parse_operations(body, ctx.settings.max_patch_operations)
     if kind == "User":
         resource = ctx.storage.patch(
             ctx.directory,
@@ -196,6 +206,7 @@ def patch_resource(
 
 
 def delete_resource(ctx: Context, kind: Kind, id: str, if_match: str | None) -> Result:
+    _check_id(kind, id)
     ctx.storage.delete(ctx.directory, kind, id, if_match=if_match)
     return Result(204)
 

@@ -6,9 +6,11 @@ entries of one multi-valued attribute of one resource.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from .casefold import fold
 from .errors import InvalidPath
 from .filter import And, Compare, Filter, Not, Or, Present, ValuePath
 from .schemas import Attribute
@@ -26,20 +28,19 @@ def _comparable(attr: Attribute, value: Any) -> Any:
             except ValueError:
                 return value
         if not attr.case_exact:
-            return value.lower()
+            return fold(value)
     return value
 
 
-def _compare(attr: Attribute, actual: Any, op: str, expected: Any) -> bool:
+def _compare(attr: Attribute, actual: Any, op: str, expected: Any, folded: Any) -> bool:
+    """Compare ``actual`` with ``expected`` (``folded``: expected, already made comparable)."""
     if op == "eq" and expected is None:
         return not _present(actual)
     if op == "ne" and expected is None:
         return _present(actual)
     if actual is None:
         return op == "ne"
-    if attr.type == "boolean" and isinstance(expected, str):
-        expected = expected.lower() == "true"
-    a, e = _comparable(attr, actual), _comparable(attr, expected)
+    a, e = _comparable(attr, actual), folded
     try:
         if op == "eq":
             return bool(a == e)
@@ -64,35 +65,60 @@ def _compare(attr: Attribute, actual: Any, op: str, expected: Any) -> bool:
     return False
 
 
-def entry_matches(parent: Attribute, entry: Any, node: Filter) -> bool:
-    """Whether one value of multi-valued ``parent`` satisfies ``node``.
+Matcher = Callable[[Any], bool]
 
+
+def matcher(parent: Attribute, node: Filter) -> Matcher:
+    """A predicate saying whether one value of multi-valued ``parent`` satisfies ``node``.
+
+    The filter is bound once (sub-attributes resolved, the expected value folded), so
+    selecting among many values costs one cheap call per value.
     Raises InvalidPath when the filter names a sub-attribute ``parent`` lacks.
     """
     if isinstance(node, And):
-        return all(entry_matches(parent, entry, t) for t in node.terms)
+        parts = [matcher(parent, t) for t in node.terms]
+        return lambda entry: all(part(entry) for part in parts)
     if isinstance(node, Or):
-        return any(entry_matches(parent, entry, t) for t in node.terms)
+        parts = [matcher(parent, t) for t in node.terms]
+        return lambda entry: any(part(entry) for part in parts)
     if isinstance(node, Not):
-        return not entry_matches(parent, entry, node.term)
+        inner = matcher(parent, node.term)
+        return lambda entry: not inner(entry)
     if isinstance(node, ValuePath):
         raise InvalidPath("value paths cannot be nested")
     name = node.path.attr
     if node.path.sub_attr is not None:
         raise InvalidPath(f"{node.path} is not a sub-attribute of {parent.name}")
     if parent.type == "complex":
-        sub = parent.sub.get(name.lower())
-        if sub is None:
+        found = parent.sub.get(name.lower())
+        if found is None:
             raise InvalidPath(f"{parent.name} has no sub-attribute {name!r}")
-        actual = entry.get(sub.name) if isinstance(entry, dict) else None
+        sub, key = found, found.name
+
+        def actual(entry: Any) -> Any:
+            return entry.get(key) if isinstance(entry, dict) else None
+
     else:
         if name.lower() != "value":
             raise InvalidPath(f"{parent.name} has no sub-attribute {name!r}")
-        sub, actual = parent, entry
+        sub = parent
+
+        def actual(entry: Any) -> Any:
+            return entry
+
     if isinstance(node, Present):
-        return _present(actual)
+        return lambda entry: _present(actual(entry))
     assert isinstance(node, Compare)
-    return _compare(sub, actual, node.op, node.value)
+    op, expected = node.op, node.value
+    if expected is not None and sub.type == "boolean" and isinstance(expected, str):
+        expected = expected.lower() == "true"
+    folded = _comparable(sub, expected)
+    return lambda entry: _compare(sub, actual(entry), op, expected, folded)
+
+
+def entry_matches(parent: Attribute, entry: Any, node: Filter) -> bool:
+    """Whether one value of multi-valued ``parent`` satisfies ``node``. Raises InvalidPath."""
+    return matcher(parent, node)(entry)
 
 
 def equality_template(parent: Attribute, node: Filter) -> dict[str, Any] | None:

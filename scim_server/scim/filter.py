@@ -13,15 +13,20 @@ case-insensitive.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Final
 
 from .errors import InvalidFilter, InvalidPath, ScimError
+from .limits import MAX_INTEGER, MIN_INTEGER, text_problem
 
 COMPARE_OPS: Final = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"})
 MAX_FILTER_LENGTH: Final = 4096
-MAX_DEPTH: Final = 32
+#: Nesting of parentheses, ``not`` and value paths. SQLite's parser overflows its
+#: stack on the SQL of filters nested about 25 deep (PostgreSQL goes further), so
+#: the limit keeps every backend answering the same, with margin; IdPs nest 1-3.
+MAX_DEPTH: Final = 16
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -202,8 +207,26 @@ class _Parser:
             self.pos += 1
             inner = self.parse_or(True)
             self.expect_punct("]")
-            return ValuePath(path, inner)
+            return self.value_path_tail(path, inner)
         return self.parse_comparison(path)
+
+    def value_path_tail(self, path: AttrPath, inner: Filter) -> Filter:
+        """``emails[type eq "work"].value eq "x"``: a sub-attribute compared after the filter.
+
+        Not in the RFC's grammar, but Microsoft Entra ID sends it for its uniqueness
+        check; it means ``emails[type eq "work" and value eq "x"]``.
+        """
+        if self.pos >= len(self.tokens):
+            return ValuePath(path, inner)
+        kind, text, _ = self.tokens[self.pos]
+        if kind != "word" or not text.startswith("."):
+            return ValuePath(path, inner)
+        if not _NAME.match(text[1:]):
+            raise self.fail("expected a sub-attribute name after ']'")
+        self.pos += 1
+        comparison = self.parse_comparison(AttrPath(text[1:]))
+        terms = inner.terms if isinstance(inner, And) else (inner,)
+        return ValuePath(path, And((*terms, comparison)))
 
     def parse_comparison(self, path: AttrPath) -> Filter:
         op = self.peek_word()
@@ -223,10 +246,18 @@ class _Parser:
             except ValueError:
                 self.pos -= 1
                 raise self.fail("invalid string literal") from None
+            if (problem := text_problem(value)) is not None:
+                self.pos -= 1
+                raise self.fail(f"the string literal contains {problem}")
         elif kind == "word" and raw.lower() in ("true", "false", "null"):
             value = {"true": True, "false": False, "null": None}[raw.lower()]
         elif kind == "word" and _NUMBER.match(raw):
             value = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            if (isinstance(value, float) and not math.isfinite(value)) or (
+                isinstance(value, int) and not MIN_INTEGER <= value <= MAX_INTEGER
+            ):
+                self.pos -= 1
+                raise self.fail("the number is out of range")
         else:
             self.pos -= 1
             raise self.fail("expected a string, number, true, false or null")

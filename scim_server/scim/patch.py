@@ -5,11 +5,14 @@ add/replace whose object keys are dotted (``name.givenName``) or URN-qualified; 
 extension URN as key of a nested object; booleans as strings (coerced with the
 attribute's type); ``remove`` with a ``value`` list on a multi-valued attribute
 removes just those values; value-path targets that match nothing on add/replace
-create the entry the filter describes.
+create the entry the filter describes; a value filter on a single-valued complex
+attribute (Entra's ``manager[value eq "..."]``) selects that one value.
 
 Group membership never goes through the document engine: ``split_group_operations``
 turns every ``members`` operation into a ``MemberChange`` that storage applies to
-its membership relation, so a change costs the same at any group size.
+its membership relation, so a change costs the same at any group size; adjacent
+adds (or removes) are merged into one change, so a request's cost follows the
+number of members it names, not the number of operations it spells them in.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
-from .evaluate import entry_matches, equality_template
+from .casefold import fold as fold_case
+from .errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, PayloadTooLarge
+from .evaluate import entry_matches, equality_template, matcher
 from .filter import (
     And,
     AttrPath,
@@ -32,6 +36,7 @@ from .filter import (
     parse_attr_path,
     parse_patch_path,
 )
+from .limits import check_value_count
 from .resource import coerce, coerce_single, normalize
 from .schemas import PATCH_SCHEMA, Attribute, Resolved, ResourceType
 
@@ -59,8 +64,12 @@ class MemberChange:
     filter: Filter | None = None
 
 
-def parse_operations(body: Any) -> list[Operation]:
-    """Read a PatchOp message. Raises InvalidSyntax/InvalidPath/NoTarget when malformed."""
+def parse_operations(body: Any, max_operations: int | None = None) -> list[Operation]:
+    """Read a PatchOp message.
+
+    Raises InvalidSyntax/InvalidPath/NoTarget when malformed, PayloadTooLarge when it
+    carries more than ``max_operations`` operations (checked before any is read).
+    """
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a PatchOp object")
     lowered = {k.lower(): v for k, v in body.items()}
@@ -72,6 +81,10 @@ def parse_operations(body: Any) -> list[Operation]:
     raw_ops = lowered.get("operations")
     if not isinstance(raw_ops, list) or not raw_ops:
         raise InvalidSyntax("'Operations' must be a non-empty list")
+    if max_operations is not None and len(raw_ops) > max_operations:
+        raise PayloadTooLarge(
+            f"a PATCH request may carry at most {max_operations} operations; this one has {len(raw_ops)}"
+        )
     ops: list[Operation] = []
     for i, raw in enumerate(raw_ops):
         if not isinstance(raw, dict):
@@ -167,9 +180,12 @@ def _apply(
         raise Mutability(f"{path.attr} is read-only")
     container = doc if resolved.schema is None else doc.setdefault(resolved.schema, {})
     if path.filter is not None or path.sub_attr is not None:
-        if not attr.multi_valued:
-            raise InvalidPath(f"{path.attr} is not multi-valued")
-        _apply_selected(attr, container, op, path, value)
+        if attr.multi_valued:
+            _apply_selected(attr, container, op, path, value)
+        elif attr.type == "complex":
+            _apply_selected_single(attr, container, op, path, value)
+        else:
+            raise InvalidPath(f"{path.attr} is neither multi-valued nor complex: it takes no value filter")
     elif attr.multi_valued and resolved.sub is None:
         _apply_list(attr, container, op, value)
     elif resolved.sub is not None:
@@ -231,10 +247,10 @@ def _key(entry: Any, attr: Attribute | None = None) -> Any:
     fold = value_attr is None or not value_attr.case_exact
     if isinstance(entry, dict) and "value" in entry:
         value = entry["value"]
-        return value.lower() if isinstance(value, str) and fold else value
+        return fold_case(value) if isinstance(value, str) and fold else value
     if isinstance(entry, dict):
         return repr(sorted(entry.items()))
-    return entry.lower() if isinstance(entry, str) and fold else entry
+    return fold_case(entry) if isinstance(entry, str) and fold else entry
 
 
 def _apply_list(attr: Attribute, container: dict[str, Any], op: str, value: Any) -> None:
@@ -265,7 +281,11 @@ def _apply_list(attr: Attribute, container: dict[str, Any], op: str, value: Any)
 
 def _apply_selected(attr: Attribute, container: dict[str, Any], op: str, path: PatchPath, value: Any) -> None:
     entries: list[Any] = container.get(attr.name) or []
-    matched = [e for e in entries if path.filter is None or entry_matches(attr, e, path.filter)]
+    if path.filter is not None and entries:
+        selects = matcher(attr, path.filter)
+        matched = [e for e in entries if selects(e)]
+    else:
+        matched = list(entries)
     sub = None
     if path.sub_attr is not None:
         sub = attr.sub.get(path.sub_attr.lower())
@@ -273,7 +293,8 @@ def _apply_selected(attr: Attribute, container: dict[str, Any], op: str, path: P
             raise InvalidPath(f"{attr.name} has no sub-attribute {path.sub_attr!r}")
     if op == "remove":
         if sub is None:
-            kept = [e for e in entries if not any(e is m for m in matched)]
+            chosen = {id(m) for m in matched}
+            kept = [e for e in entries if id(e) not in chosen]
         else:
             for entry in matched:
                 entry.pop(sub.name, None)
@@ -304,6 +325,48 @@ def _apply_selected(attr: Attribute, container: dict[str, Any], op: str, path: P
     _store(container, attr, [e for e in entries if e])
 
 
+def _apply_selected_single(
+    attr: Attribute, container: dict[str, Any], op: str, path: PatchPath, value: Any
+) -> None:
+    """A value filter on a single-valued complex attribute selects its one value, if it matches.
+
+    ``remove`` of a value that does not match changes nothing; ``add``/``replace``
+    sets the value the filter describes when there is none, and answers noTarget
+    when another value is there.
+    """
+    current = container.get(attr.name)
+    matched = isinstance(current, dict) and (path.filter is None or entry_matches(attr, current, path.filter))
+    sub = None
+    if path.sub_attr is not None:
+        sub = attr.sub.get(path.sub_attr.lower())
+        if sub is None:
+            raise InvalidPath(f"{attr.name} has no sub-attribute {path.sub_attr!r}")
+    if op == "remove":
+        if matched and isinstance(current, dict):
+            if sub is not None:
+                current.pop(sub.name, None)
+            if sub is None or not current:
+                del container[attr.name]
+        return
+    if not matched:
+        template = equality_template(attr, path.filter) if path.filter is not None else {}
+        if current is not None or template is None:
+            raise NoTarget(f"the {attr.name} value does not match the path filter")
+        current = container[attr.name] = coerce_single(attr, template, attr.name) or {}
+    assert isinstance(current, dict)
+    if sub is not None:
+        current[sub.name] = coerce(sub, value, f"{attr.name}.{sub.name}")
+    else:
+        single = coerce_single(attr, value, attr.name)
+        if not isinstance(single, dict):
+            raise InvalidValue(f"{attr.name} value must be an object")
+        current.update(single)
+    for key in [k for k, v in current.items() if v is None]:
+        del current[key]
+    if not current:
+        del container[attr.name]
+
+
 def _single_primary(entries: list[Any], preferred: list[Any]) -> None:
     """RFC 7644 3.5.2: setting ``primary`` on one value clears it on the others."""
     chosen = next((e for e in reversed(preferred) if isinstance(e, dict) and e.get("primary") is True), None)
@@ -317,6 +380,7 @@ def _single_primary(entries: list[Any], preferred: list[Any]) -> None:
 
 
 def _store(container: dict[str, Any], attr: Attribute, entries: list[Any]) -> None:
+    check_value_count(attr.name, entries)  # after each operation, so none works on more
     if entries:
         container[attr.name] = entries
     else:
@@ -405,10 +469,22 @@ def _is_members(path: AttrPath) -> bool:
     )
 
 
+def _append_change(changes: list[MemberChange], change: MemberChange) -> None:
+    """Append ``change``, merged into the previous one when both add (or both remove) ids."""
+    last = changes[-1] if changes else None
+    if last is not None and last.kind == change.kind and change.kind in ("add", "remove") and last.ids:
+        changes[-1] = MemberChange(last.kind, last.ids + change.ids, last.types + change.types)
+    else:
+        changes.append(change)
+
+
 def split_group_operations(
     rt: ResourceType, ops: list[Operation]
 ) -> tuple[list[Operation], list[MemberChange]]:
-    """Separate membership changes from attribute changes, keeping each list's order."""
+    """Separate membership changes from attribute changes, keeping each list's order.
+
+    Adjacent adds (or removes) of listed members become one change.
+    """
     attr_ops: list[Operation] = []
     changes: list[MemberChange] = []
     for op in ops:
@@ -416,14 +492,14 @@ def split_group_operations(
             if _is_members(op.path.attr):
                 if op.path.attr.sub_attr is not None:
                     raise Mutability("member sub-attributes are immutable")
-                changes.append(_member_change(op.op, op.path, op.value))
+                _append_change(changes, _member_change(op.op, op.path, op.value))
             else:
                 attr_ops.append(op)
             continue
         rest = {}
         for key, item in op.value.items():
             if key.lower() == "members":
-                changes.append(_member_change(op.op, None, item))
+                _append_change(changes, _member_change(op.op, None, item))
             else:
                 rest[key] = item
         if rest:

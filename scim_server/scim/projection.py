@@ -34,12 +34,17 @@ class Projection:
         return (container, name, None) not in self.exclude
 
 
-def _parse_list(rt: ResourceType, raw: str | list[str] | None) -> tuple[set[Key], set[str]]:
+def _parse_list(rt: ResourceType, raw: Any) -> tuple[set[Key], set[str]]:
     keys: set[Key] = set()
     extensions: set[str] = set()
     if raw is None:
         return keys, extensions
-    items = raw if isinstance(raw, list) else raw.split(",")
+    if isinstance(raw, str):
+        items = raw.split(",")
+    elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        items = raw
+    else:
+        raise InvalidValue("'attributes' and 'excludedAttributes' must be attribute names")
     for item in items:
         text = item.strip()
         if not text:
@@ -59,10 +64,11 @@ def _parse_list(rt: ResourceType, raw: str | list[str] | None) -> tuple[set[Key]
     return keys, extensions
 
 
-def parse_projection(
-    rt: ResourceType, attributes: str | list[str] | None, excluded: str | list[str] | None
-) -> Projection:
-    """Build a projection from the two query/search parameters."""
+def parse_projection(rt: ResourceType, attributes: Any, excluded: Any) -> Projection:
+    """Build a projection from the two query/search parameters.
+
+    Raises InvalidValue when one is neither a comma-separated string nor a list of names.
+    """
     if attributes:
         include, extensions = _parse_list(rt, attributes)
         return Projection(include=frozenset(include), whole_extensions=frozenset(extensions))

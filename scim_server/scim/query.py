@@ -8,6 +8,7 @@ from typing import Any
 
 from .errors import InvalidPath, InvalidSyntax, InvalidValue
 from .filter import AttrPath, Filter, parse_attr_path, parse_filter
+from .limits import check_integer
 from .projection import Projection, parse_projection
 from .schemas import SEARCH_SCHEMA, ResourceType
 
@@ -23,10 +24,16 @@ class ListQuery:
 
 
 def _int(value: Any, name: str) -> int:
+    """An integer parameter, as a JSON number or a decimal string of at most 64 bits."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("+-").isdecimal() and value.strip().isascii():
-        return int(value)
+        return check_integer(value, name)
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        if digits.isascii() and digits.isdecimal() and len(digits) <= 20:
+            return check_integer(int(text), name)
+        if digits.isascii() and digits.isdecimal():
+            raise InvalidValue(f"{name!r} is out of range: it must fit in a signed 64-bit integer")
     raise InvalidValue(f"{name!r} must be an integer")
 
 

@@ -5,6 +5,9 @@ attributes under the extension URN, values coerced to their declared types, null
 and empty lists dropped, read-only attributes removed. IdP quirks are tolerated here:
 names in any case, booleans sent as strings, a single object where a list is expected,
 a bare string where a complex value with a ``value`` sub-attribute is expected.
+
+A User without ``active`` is stored as active (``with_defaults``): IdPs such as
+OneLogin never send it and treat every provisioned user as active.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from typing import Any
 
 from .errors import InvalidSyntax, InvalidValue
 from .filter import parse_attr_path
+from .limits import check_indexed_lengths, check_value_count
 from .schemas import COMMON_ATTRIBUTES, Attribute, ResourceType
 
 _TRUE = {"true": True, "false": False}
+_DEFAULTS: dict[str, dict[str, Any]] = {"User": {"active": True}, "Group": {}}
 
 
 def coerce(attr: Attribute, value: Any, where: str) -> Any:
@@ -109,7 +114,8 @@ def normalize(rt: ResourceType, payload: Any) -> dict[str, Any]:
     """Validate a POST/PUT body (or a patched resource) and return its canonical form.
 
     Raises InvalidSyntax for a body that is not a resource of this type, and
-    InvalidValue for values of the wrong type or a missing required attribute.
+    InvalidValue for values of the wrong type, a missing required attribute or an
+    indexed attribute longer than the policy allows (``limits.MAX_INDEXED_LENGTH``).
     """
     if not isinstance(payload, dict):
         raise InvalidSyntax("the request body must be a JSON object")
@@ -151,7 +157,22 @@ def normalize(rt: ResourceType, payload: Any) -> dict[str, Any]:
     for attr in core.values():
         if attr.required and isinstance(out[attr.name], str) and not out[attr.name].strip():
             raise InvalidValue(f"required attribute {attr.name!r} is empty")
+    check_indexed_lengths(rt.name, out)
+    for name, value in out.items():
+        # A Group's members are a relation (stored apart, any number); other lists are bounded.
+        if isinstance(value, list) and not (rt.name == "Group" and name == "members"):
+            check_value_count(name, value)
     return out
+
+
+def with_defaults(rt: ResourceType, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with the values an attribute left out of a POST or PUT takes (a User's ``active``).
+
+    A PATCH that removes the attribute leaves it unassigned (RFC 7644 section 3.5.2.2).
+    """
+    for name, value in _DEFAULTS[rt.name].items():
+        doc.setdefault(name, value)
+    return doc
 
 
 def _merge_extension(

@@ -49,7 +49,9 @@ _USER_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_U
 _GROUP_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_GROUP_MEMBERS} FROM groups r"
 _GROUP_SELECT_BARE = "SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r"
 
-# One statement: validate the members, insert them, bump the group's version.
+# One statement: validate the members, insert them, bump the group's version if any was
+# new. It returns the group with a last column saying whether anything was added, and
+# no row only when the group does not exist or a member is unknown.
 _ADD_MEMBERS = """
 WITH known AS MATERIALIZED (
     -- By id alone (the primary key), then the directory checked on the few rows found:
@@ -65,10 +67,16 @@ WITH known AS MATERIALIZED (
     SELECT %(d)s, %(g)s, mine.id, mine.t FROM mine, ok
     WHERE ok.ok AND EXISTS (SELECT 1 FROM groups WHERE directory_id = %(d)s AND id = %(g)s)
     ON CONFLICT DO NOTHING
+    RETURNING 1
+), upd AS (
+    UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
+    WHERE EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
+    RETURNING r.id, r.data, r.created, r.last_modified, r.version
 )
-UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
-FROM ok WHERE ok.ok AND r.directory_id = %(d)s AND r.id = %(g)s
-RETURNING r.id, r.data, r.created, r.last_modified, r.version, NULL
+SELECT id, data, created, last_modified, version, NULL, TRUE FROM upd
+UNION ALL
+SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL, FALSE FROM groups r, ok
+WHERE ok.ok AND NOT EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 # Optimistic: only the version that was read may be replaced.
 _UPDATE_USER = f"""
@@ -78,13 +86,21 @@ UPDATE users r SET user_name = %(user_name)s, user_name_key = %(user_name_key)s,
 WHERE r.directory_id = %(d)s AND r.id = %(id)s AND r.version = %(version)s
 RETURNING r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS}
 """
+# Returns the group (version bumped only if a member was removed), or no row when the
+# group does not exist.
 _REMOVE_MEMBERS = """
 WITH del AS (
     DELETE FROM memberships WHERE directory_id = %(d)s AND group_id = %(g)s AND member_id = ANY(%(ids)s)
+    RETURNING 1
+), upd AS (
+    UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
+    WHERE EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
+    RETURNING r.id, r.data, r.created, r.last_modified, r.version
 )
-UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
-WHERE r.directory_id = %(d)s AND r.id = %(g)s
-RETURNING r.id, r.data, r.created, r.last_modified, r.version, NULL
+SELECT id, data, created, last_modified, version, NULL FROM upd
+UNION ALL
+SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r
+WHERE NOT EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 
 
@@ -95,6 +111,17 @@ def _uniqueness(exc: pg_errors.UniqueViolation) -> Uniqueness:
     if "display_name" in constraint:
         return Uniqueness("a group with this displayName already exists in this directory")
     return Uniqueness("a resource with this id already exists")
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """Map constraint violations to SCIM errors (the input policy should prevent the second)."""
+    try:
+        yield
+    except pg_errors.UniqueViolation as exc:
+        raise _uniqueness(exc) from None
+    except pg_errors.CheckViolation as exc:
+        raise InvalidValue(f"a value is longer than the schema allows ({exc.diag.constraint_name})") from None
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -177,32 +204,29 @@ class PostgresStorage(ReplaceByPatch):
     def create(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
         new_id = str(uuid.uuid4())
         ts = now()
-        try:
-            with self._conn() as conn:
-                if kind == "User":
-                    conn.execute(
-                        "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
-                        "display_name, active, data, created, last_modified) VALUES (%(d)s, %(id)s, "
-                        "%(user_name)s, %(user_name_key)s, %(external_id)s, %(display_name)s, %(active)s, "
-                        "%(data)s, %(ts)s, %(ts)s)",
-                        {"d": directory, "id": new_id, "data": Jsonb(doc), "ts": ts, **user_columns(doc)},
-                    )
-                    return user_resource(new_id, doc, ts, ts, 1, None)
-                members = doc.get("members") or []
-                data = {k: v for k, v in doc.items() if k != "members"}
-                with conn.transaction():
-                    conn.execute(
-                        "INSERT INTO groups (directory_id, id, display_name, display_name_key, external_id, "
-                        "data, created, last_modified) VALUES (%(d)s, %(id)s, %(display_name)s, "
-                        "%(display_name_key)s, %(external_id)s, %(data)s, %(ts)s, %(ts)s)",
-                        {"d": directory, "id": new_id, "data": Jsonb(data), "ts": ts, **group_columns(data)},
-                    )
-                    if members:
-                        self._add_members(conn, directory, new_id, [m["value"] for m in members], ts)
-                if not members:
-                    return group_resource(new_id, data, ts, ts, 1, None)
-        except pg_errors.UniqueViolation as exc:
-            raise _uniqueness(exc) from None
+        with _mapped_errors(), self._conn() as conn:
+            if kind == "User":
+                conn.execute(
+                    "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
+                    "display_name, active, data, created, last_modified) VALUES (%(d)s, %(id)s, "
+                    "%(user_name)s, %(user_name_key)s, %(external_id)s, %(display_name)s, %(active)s, "
+                    "%(data)s, %(ts)s, %(ts)s)",
+                    {"d": directory, "id": new_id, "data": Jsonb(doc), "ts": ts, **user_columns(doc)},
+                )
+                return user_resource(new_id, doc, ts, ts, 1, None)
+            members = doc.get("members") or []
+            data = {k: v for k, v in doc.items() if k != "members"}
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO groups (directory_id, id, display_name, display_name_key, external_id, "
+                    "data, created, last_modified) VALUES (%(d)s, %(id)s, %(display_name)s, "
+                    "%(display_name_key)s, %(external_id)s, %(data)s, %(ts)s, %(ts)s)",
+                    {"d": directory, "id": new_id, "data": Jsonb(data), "ts": ts, **group_columns(data)},
+                )
+                if members:
+                    self._add_members(conn, directory, new_id, [m["value"] for m in members], ts)
+            if not members:
+                return group_resource(new_id, data, ts, ts, 1, None)
         return self.get(directory, kind, new_id)
 
     # -- read -------------------------------------------------------------------------
@@ -279,16 +303,16 @@ class PostgresStorage(ReplaceByPatch):
             current = self.get(directory, kind, id)
             version = int(current["meta"]["version"][3:-1])
             check_version(if_match, version)
-            doc = mutate(_attributes(current))
-            try:
-                with self._conn() as conn:
-                    row = conn.execute(
-                        _UPDATE_USER,
-                        {"d": directory, "id": id, "version": version, "data": Jsonb(doc), "ts": now()}
-                        | user_columns(doc),
-                    ).fetchone()
-            except pg_errors.UniqueViolation as exc:
-                raise _uniqueness(exc) from None
+            attributes = _attributes(current)
+            doc = mutate(attributes)
+            if doc == attributes:
+                return current  # nothing changes, so neither does the version
+            with _mapped_errors(), self._conn() as conn:
+                row = conn.execute(
+                    _UPDATE_USER,
+                    {"d": directory, "id": id, "version": version, "data": Jsonb(doc), "ts": now()}
+                    | user_columns(doc),
+                ).fetchone()
             if row is not None:
                 return self._render(kind, row)
         raise Conflict("the resource is being changed concurrently; retry")
@@ -305,11 +329,12 @@ class PostgresStorage(ReplaceByPatch):
                 row = conn.execute(_REMOVE_MEMBERS, params).fetchone()
         if row is None:
             raise NotFound(f"Group {id!r} not found")
-        return self._render("Group", row)
+        return self._render("Group", row[:6])
 
     def _raise_missing(
         self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str]
     ) -> None:
+        """After an add that returned no row: raise NotFound or InvalidValue, whichever is why."""
         exists = conn.execute(
             "SELECT 1 FROM groups WHERE directory_id = %s AND id = %s", (directory, group)
         ).fetchone()
@@ -324,15 +349,18 @@ class PostgresStorage(ReplaceByPatch):
             )
         }
         missing = [i for i in ids if i not in known]
-        raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
+        if missing:
+            raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
 
     def _add_members(
         self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str], ts: Any
-    ) -> None:
+    ) -> bool:
+        """Add members; return whether any was new. Raises NotFound, InvalidValue."""
         ids = list(dict.fromkeys(ids))
         row = conn.execute(_ADD_MEMBERS, {"d": directory, "g": group, "ids": ids, "now": ts}).fetchone()
         if row is None:
             self._raise_missing(conn, directory, group, ids)
+        return bool(row and row[6])
 
     def _patch_group(
         self,
@@ -344,33 +372,34 @@ class PostgresStorage(ReplaceByPatch):
         members: bool,
     ) -> Resource:
         ts = now()
-        try:
-            with self._conn() as conn, conn.transaction():
-                row = conn.execute(
-                    f"{_GROUP_SELECT_BARE} WHERE r.directory_id = %s AND r.id = %s FOR UPDATE",
-                    (directory, id),
-                ).fetchone()
-                if row is None:
-                    raise NotFound(f"Group {id!r} not found")
-                check_version(if_match, int(row[4]))
-                data = row[1]
-                if mutate is not None:
-                    data = mutate(dict(data))
+        with _mapped_errors(), self._conn() as conn, conn.transaction():
+            row = conn.execute(
+                f"{_GROUP_SELECT_BARE} WHERE r.directory_id = %s AND r.id = %s FOR UPDATE",
+                (directory, id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"Group {id!r} not found")
+            check_version(if_match, int(row[4]))
+            changed = False
+            if mutate is not None:
+                data = mutate(dict(row[1]))
+                if data != row[1]:
+                    changed = True
                     conn.execute(
                         "UPDATE groups SET display_name = %(display_name)s, "
                         "display_name_key = %(display_name_key)s, external_id = %(external_id)s, "
                         "data = %(data)s WHERE directory_id = %(d)s AND id = %(id)s",
                         {"d": directory, "id": id, "data": Jsonb(data)} | group_columns(data),
                     )
-                for change in changes:
-                    self._apply_change(conn, directory, id, change, ts)
+            for change in changes:
+                changed = self._apply_change(conn, directory, id, change, ts) or changed
+            # A PATCH that changes nothing (a remove matching no member) keeps the version.
+            if changed:
                 conn.execute(
                     "UPDATE groups SET version = version + 1, last_modified = %s "
                     "WHERE directory_id = %s AND id = %s",
                     (ts, directory, id),
                 )
-        except pg_errors.UniqueViolation as exc:
-            raise _uniqueness(exc) from None
         return self.get(directory, "Group", id, members=members)
 
     def _apply_change(
@@ -380,31 +409,32 @@ class PostgresStorage(ReplaceByPatch):
         group: str,
         change: MemberChange,
         ts: Any,
-    ) -> None:
+    ) -> bool:
+        """Apply one membership change; return whether any membership changed."""
         if change.kind == "add":
-            if change.ids:
-                self._add_members(conn, directory, group, list(change.ids), ts)
-        elif change.kind == "remove":
-            conn.execute(
+            return bool(change.ids) and self._add_members(conn, directory, group, list(change.ids), ts)
+        if change.kind == "remove":
+            deleted = conn.execute(
                 "DELETE FROM memberships WHERE directory_id = %s AND group_id = %s AND member_id = ANY(%s)",
                 (directory, group, list(change.ids)),
-            )
-        elif change.kind == "replace":
-            conn.execute(
+            ).rowcount
+            return deleted > 0
+        if change.kind == "replace":
+            deleted = conn.execute(
                 "DELETE FROM memberships WHERE directory_id = %s AND group_id = %s "
                 "AND NOT (member_id = ANY(%s))",
                 (directory, group, list(change.ids)),
-            )
-            if change.ids:
-                self._add_members(conn, directory, group, list(change.ids), ts)
-        else:
-            assert change.filter is not None
-            sql, params = self._member_filter(change.filter)
-            conn.execute(
-                f"DELETE FROM memberships m1 USING groups r WHERE r.directory_id = %s AND r.id = %s "
-                f"AND m1.directory_id = r.directory_id AND m1.group_id = r.id AND {sql}",
-                [directory, group, *params],
-            )
+            ).rowcount
+            added = bool(change.ids) and self._add_members(conn, directory, group, list(change.ids), ts)
+            return deleted > 0 or added
+        assert change.filter is not None
+        sql, params = self._member_filter(change.filter)
+        deleted = conn.execute(
+            f"DELETE FROM memberships m1 USING groups r WHERE r.directory_id = %s AND r.id = %s "
+            f"AND m1.directory_id = r.directory_id AND m1.group_id = r.id AND {sql}",
+            [directory, group, *params],
+        ).rowcount
+        return deleted > 0
 
     @staticmethod
     def _member_filter(node: Filter) -> tuple[str, list[Any]]:

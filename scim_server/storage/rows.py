@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from ..scim.casefold import fold
 from ..scim.errors import InvalidValue, PreconditionFailed
 from ..scim.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
@@ -54,7 +55,7 @@ def user_columns(doc: dict[str, Any]) -> dict[str, Any]:
     user_name = doc["userName"]
     return {
         "user_name": user_name,
-        "user_name_key": user_name.lower(),
+        "user_name_key": fold(user_name),
         "external_id": doc.get("externalId"),
         "display_name": doc.get("displayName"),
         "active": doc.get("active"),
@@ -65,7 +66,7 @@ def group_columns(doc: dict[str, Any]) -> dict[str, Any]:
     name = doc["displayName"]
     return {
         "display_name": name,
-        "display_name_key": name.lower(),
+        "display_name_key": fold(name),
         "external_id": doc.get("externalId"),
     }
 

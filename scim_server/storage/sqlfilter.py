@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..scim.casefold import fold
 from ..scim.errors import InvalidFilter, InvalidValue
 from ..scim.filter import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from ..scim.schemas import Attribute, Resolved, ResourceType, group_type, user_type
@@ -124,7 +125,7 @@ class SqlFilterCompiler:
         if isinstance(node, Or):
             return "(" + " OR ".join(self.node(t, scope) for t in node.terms) + ")"
         if isinstance(node, Not):
-            return f"NOT COALESCE({self.node(node.term, scope)}, FALSE)"
+            return f"({self.node(node.term, scope)}) IS NOT TRUE"
         if isinstance(node, ValuePath):
             if scope is not None:
                 raise InvalidFilter("value paths cannot be nested")
@@ -225,7 +226,7 @@ class SqlFilterCompiler:
         if t == "binary" and op not in ("eq", "ne", "pr"):
             raise InvalidFilter(f"operator {op!r} does not apply to binary attributes")
         if not attr.case_exact:
-            value = value.lower()
+            value = fold(value)
             if not lowered:
                 expr = self.lower(expr)
         if op in ("co", "sw", "ew"):

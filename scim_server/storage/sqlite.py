@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..scim.casefold import fold
 from ..scim.errors import InvalidValue, NotFound, Uniqueness
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
@@ -66,7 +67,7 @@ _COLUMNS = "r.id, r.data, r.created, r.last_modified, r.version"
 
 
 def _lower(value: Any) -> Any:
-    return value.lower() if isinstance(value, str) else value
+    return fold(value) if isinstance(value, str) else value
 
 
 class SqliteStorage(ReplaceByPatch):
@@ -77,7 +78,27 @@ class SqliteStorage(ReplaceByPatch):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA)
+        conn = self._connection()
+        conn.executescript(_SCHEMA)
+        if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
+            with self._write() as tx:
+                # What PostgreSQL's migration 0002 does: a User without `active` is active,
+                # written out on rows stored before that rule so filters see it too.
+                tx.execute(
+                    "UPDATE users SET active = 1, data = json_set(data, '$.active', json('true')) "
+                    "WHERE active IS NULL"
+                )
+                # Keys folded as casefold.fold does (Python's full lower case before).
+                for table, column, key in (
+                    ("users", "user_name", "user_name_key"),
+                    ("groups", "display_name", "display_name_key"),
+                ):
+                    tx.execute(
+                        f"UPDATE {table} AS u SET {key} = scim_lower(u.{column}) "
+                        f"WHERE u.{key} <> scim_lower(u.{column}) AND NOT EXISTS (SELECT 1 FROM {table} o "
+                        f"WHERE o.directory_id = u.directory_id AND o.{key} = scim_lower(u.{column}))"
+                    )
+                tx.execute("PRAGMA user_version = 1")
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -248,8 +269,10 @@ class SqliteStorage(ReplaceByPatch):
                 if row is None:
                     raise NotFound(f"{kind} {id!r} not found")
                 check_version(if_match, int(row[1]))
-                if mutate is not None:
-                    data = mutate(json.loads(row[0]))
+                before = conn.total_changes
+                current = json.loads(row[0])
+                data = mutate(current) if mutate is not None else current
+                if data != current:
                     if kind == "User":
                         c = user_columns(data)
                         conn.execute(
@@ -282,11 +305,13 @@ class SqliteStorage(ReplaceByPatch):
                         )
                 for change in changes:
                     self._apply_change(conn, directory, id, change)
-                conn.execute(
-                    f"UPDATE {table} SET version = version + 1, last_modified = ? "
-                    "WHERE directory_id = ? AND id = ?",
-                    (ts, directory, id),
-                )
+                # A PATCH that changes nothing (a remove matching no member) keeps the version.
+                if conn.total_changes != before:
+                    conn.execute(
+                        f"UPDATE {table} SET version = version + 1, last_modified = ? "
+                        "WHERE directory_id = ? AND id = ?",
+                        (ts, directory, id),
+                    )
         except sqlite3.IntegrityError as exc:
             raise _uniqueness(exc) from None
         return self.get(directory, kind, id, members=members)

@@ -1,4 +1,4 @@
-"""Replay what Okta and Microsoft Entra ID send, as their documentation prints it.
+"""Replay what Okta, Microsoft Entra ID and OneLogin send, as documentation prints it.
 
 Every file under ``tests/data/idp/`` is one documented request sequence (see
 ``tests/support/replay.py`` for the format). Each is replayed against a fresh directory,
@@ -104,6 +104,7 @@ def test_data_files_cite_their_source_and_resolve_every_placeholder() -> None:
         "okta",
         "entra",
         "entra-aadoptscim062020",
+        "onelogin",
     }
     for sequence in SEQUENCES.values():
         raw = json.loads(sequence.file.read_text(encoding="utf-8"))
@@ -171,11 +172,35 @@ def test_entra_flagged_path_less_replace_stores_dotted_and_urn_keys_as_nested_at
     assert f"{ENTERPRISE}:employeeNumber" not in user
 
 
-def test_entra_manager_patch_links_the_manager(scim: ScimClient) -> None:
+def test_entra_manager_patches_link_the_manager_and_a_value_filter_remove_clears_it(
+    scim: ScimClient,
+) -> None:
     result = replay(scim, "entra/user-manager")
 
+    for step in (
+        "Example 5. Request from Microsoft Entra ID to an SCIM endpoint to update a user",
+        "Add manager by URN path with a bare id (reported Entra request)",
+    ):
+        assert result.exchange(step).body[ENTERPRISE]["manager"]["value"] == result.values["manager_id"]
     user = get_json(scim, f"/Users/{result.values['user_id']}")
-    assert user[ENTERPRISE]["manager"]["value"] == result.values["manager_id"]
+    assert "manager" not in user.get(ENTERPRISE, {})
+    assert user["userName"] == "Test_User_22cc22cc-dd33-ee44-ff55-66aa66aa66aa"
+
+
+def test_entra_work_email_uniqueness_filter_finds_only_the_user_with_that_work_email(
+    scim: ScimClient,
+) -> None:
+    result = replay(scim, "entra/user-uniqueness-filter")
+    home = scim.post(
+        "/Users",
+        json={"userName": "other", "emails": [{"value": "user@contoso.com", "type": "home"}]},
+    )
+    assert home.status_code == 201
+
+    found = get_json(scim, '/Users?filter=emails[type eq "work"].value eq "user@contoso.com"')
+    assert found["totalResults"] == 0
+    again = result.exchange("Uniqueness query on the work email: found").request.path
+    assert [r["id"] for r in get_json(scim, again)["Resources"]] == [result.values["user_id"]]
 
 
 def test_entra_deleted_user_is_gone_from_reads_and_filters(scim: ScimClient) -> None:
@@ -223,6 +248,16 @@ def test_group_patch_without_attributes_answers_204_no_content(scim: ScimClient)
 
     assert (response.status_code, response.data) == (204, b"")
     assert get_json(scim, f"/Groups/{group_id}")["displayName"] == rename["Operations"][0]["value"]
+
+
+# --- OneLogin -------------------------------------------------------------------------
+
+
+def test_onelogin_users_written_without_active_are_active_and_found_as_active(scim: ScimClient) -> None:
+    result = replay(scim, "onelogin/user-template")
+
+    found = get_json(scim, '/Users?filter=active eq true and userName eq "kelly.slater@example.com"')
+    assert [r["id"] for r in found["Resources"]] == [result.values["user_id"]]
 
 
 # --- Okta -----------------------------------------------------------------------------

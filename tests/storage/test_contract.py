@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import pytest
 
+from scim_server.scim.casefold import fold
 from scim_server.scim.errors import (
     InvalidFilter,
     InvalidValue,
@@ -15,10 +17,12 @@ from scim_server.scim.errors import (
     Uniqueness,
 )
 from scim_server.scim.filter import parse_filter
+from scim_server.scim.limits import MAX_INDEXED_LENGTH, parse_json
 from scim_server.scim.patch import MemberChange
 from scim_server.scim.projection import parse_projection
 from scim_server.scim.query import ListQuery
-from scim_server.scim.schemas import group_type
+from scim_server.scim.resource import normalize
+from scim_server.scim.schemas import group_type, user_type
 from scim_server.storage import Storage
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -464,3 +468,124 @@ def test_purge_inactive_deletes_only_deactivated_users_of_the_directory(
     assert storage.get(directory, "User", unknown)["userName"] == "no-flag"
     assert storage.get(f"{directory}-x", "User", other)["active"] is False
     assert storage.purge_inactive(directory) == 0
+
+
+# -- edge-case values -----------------------------------------------------------------------
+#
+# What the input policy admits, every backend stores exactly and finds the same way; what
+# it refuses, no backend ever sees. A new backend inherits this table.
+
+EDGE_VALUES = {
+    "longest-ascii": "a" * MAX_INDEXED_LENGTH,
+    "longest-astral": "\U0001f600" * MAX_INDEXED_LENGTH,
+    "longest-dotted-capital-i": "\u0130" * MAX_INDEXED_LENGTH,
+    "longest-random-cjk": "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(MAX_INDEXED_LENGTH)),
+    "greek-final-sigma": "ΝΙΚΟΣ Παπαδόπουλος",
+    "mixed-case-latin": "ÄrGER.Ünïcode@Example.COM",
+    "mixed-case-cyrillic": "Алексей.ИВАНОВ",
+    "like-wildcards": "100%_off\\_[x]*?",
+    "quotes-and-backslashes": 'say "hi" \\ bye \\\\',
+    "control-characters": "tab\there\nnewline\x1f\x7f",
+    "sql-and-json-looking": '\'; DROP TABLE users; -- {"a": [1]}',
+    "emoji-sequence": "family 👩\u200d👩\u200d👧 flag 🇺🇦",
+    "combining-marks": "e\u0301le\u0300ve",
+    "surrogate-pair-character": "\U0010ffff\U0001d11e",
+}
+REFUSED_VALUES = {
+    "nul": "a\x00b",
+    "lone-high-surrogate": "a\ud800",
+    "lone-low-surrogate": "\udfffz",
+}
+# "Z00Yoff_[x]*Q" would match the wildcard value's substring if % and _ were not escaped.
+DECOYS = ["decoy", "Z00Yoff_[x]*Q", "b" * 10, "zz\u0130zz"]
+
+
+def admitted(kind: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` as the server would store it: serialised, parsed under the policy, normalized."""
+    rt = user_type() if kind == "User" else group_type()
+    return normalize(rt, parse_json(json.dumps(doc).encode()))
+
+
+def literal(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def other_case(value: str) -> str:
+    """``value`` with every character's case flipped where that folds back to the same text."""
+    return "".join(c.swapcase() if fold(c.swapcase()) == fold(c) else c for c in value)
+
+
+@pytest.mark.parametrize("value", list(EDGE_VALUES.values()), ids=list(EDGE_VALUES))
+def test_edge_values_are_stored_exactly_in_every_attribute(
+    storage: Storage, directory: str, value: str
+) -> None:
+    doc = admitted(
+        "User",
+        {
+            "userName": value,
+            "externalId": value,
+            "displayName": value,
+            "title": value,
+            "name": {"givenName": value},
+            "emails": [{"value": value, "type": "work"}],
+            ENTERPRISE: {"department": value},
+        },
+    )
+    created = storage.create(directory, "User", doc)
+    group = storage.create(directory, "Group", admitted("Group", {"displayName": value, "externalId": value}))
+
+    fetched = storage.get(directory, "User", created["id"])
+    for name in ("userName", "externalId", "displayName", "title"):
+        assert fetched[name] == value
+    assert fetched["name"] == {"givenName": value}
+    assert fetched["emails"] == [{"value": value, "type": "work"}]
+    assert fetched[ENTERPRISE] == {"department": value}
+    assert storage.get(directory, "Group", group["id"])["displayName"] == value
+
+
+@pytest.mark.parametrize("value", list(EDGE_VALUES.values()), ids=list(EDGE_VALUES))
+def test_edge_values_are_found_by_every_operator_in_either_case(
+    storage: Storage, directory: str, value: str
+) -> None:
+    for decoy in DECOYS:
+        storage.create(directory, "User", admitted("User", {"userName": decoy, "title": decoy}))
+    doc = {"userName": value, "externalId": value, "title": value, "emails": [{"value": value}]}
+    wanted = {storage.create(directory, "User", admitted("User", doc))["id"]}
+    flipped = other_case(value)
+    middle = value[1:-1] if len(value) > 2 else value
+
+    for path in ("userName", "title", "emails.value"):
+        assert ids(query(storage, directory, f"{path} eq {literal(flipped)}")) == wanted, path
+        assert ids(query(storage, directory, f"{path} sw {literal(flipped[:3])}")) == wanted, path
+        assert ids(query(storage, directory, f"{path} ew {literal(flipped[-3:])}")) == wanted, path
+        assert ids(query(storage, directory, f"{path} co {literal(middle)}")) == wanted, path
+    assert ids(query(storage, directory, f"externalId eq {literal(value)}")) == wanted
+    if flipped != value:
+        assert ids(query(storage, directory, f"externalId eq {literal(flipped)}")) == set()  # caseExact
+
+
+@pytest.mark.parametrize("value", list(EDGE_VALUES.values()), ids=list(EDGE_VALUES))
+def test_edge_values_clash_with_their_other_case_for_unique_names(
+    storage: Storage, directory: str, value: str
+) -> None:
+    storage.create(directory, "User", admitted("User", {"userName": value}))
+    storage.create(directory, "Group", admitted("Group", {"displayName": value}))
+
+    with pytest.raises(Uniqueness):
+        storage.create(directory, "User", admitted("User", {"userName": other_case(value)}))
+    with pytest.raises(Uniqueness):
+        storage.create(directory, "Group", admitted("Group", {"displayName": other_case(value)}))
+
+
+@pytest.mark.parametrize("value", list(REFUSED_VALUES.values()), ids=list(REFUSED_VALUES))
+@pytest.mark.parametrize("attribute", ["userName", "title", "emails"])
+def test_values_no_backend_can_hold_are_refused_before_storage(value: str, attribute: str) -> None:
+    doc: dict[str, Any] = {"userName": "u", attribute: [{"value": value}] if attribute == "emails" else value}
+    with pytest.raises(InvalidValue, match="contains"):
+        admitted("User", doc)
+
+
+@pytest.mark.parametrize("name", ["userName", "externalId"])
+def test_indexed_values_one_past_the_limit_are_refused_before_storage(name: str) -> None:
+    with pytest.raises(InvalidValue, match=f"at most {MAX_INDEXED_LENGTH}"):
+        admitted("User", {"userName": "u", name: "\U0001f600" * (MAX_INDEXED_LENGTH + 1)})

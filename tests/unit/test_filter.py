@@ -288,6 +288,73 @@ def test_nested_value_paths_are_rejected(text: str) -> None:
         parse_filter(text)
 
 
+WORK = Compare(AttrPath("type"), "eq", "work")
+
+
+@pytest.mark.parametrize(
+    ("text", "tree"),
+    [
+        # Microsoft Entra ID's uniqueness check on its "emails[type eq "work"].value" mapping.
+        (
+            'emails[type eq "work"].value eq "user@contoso.com"',
+            ValuePath(AttrPath("emails"), And((WORK, Compare(AttrPath("value"), "eq", "user@contoso.com")))),
+        ),
+        (
+            'emails[type eq "work" and primary eq true].value pr',
+            ValuePath(
+                AttrPath("emails"),
+                And((WORK, Compare(AttrPath("primary"), "eq", True), Present(AttrPath("value")))),
+            ),
+        ),
+        (
+            'emails[type eq "work" or type eq "home"].VALUE SW "b"',
+            ValuePath(
+                AttrPath("emails"),
+                And(
+                    (
+                        Or((WORK, Compare(AttrPath("type"), "eq", "home"))),
+                        Compare(AttrPath("VALUE"), "sw", "b"),
+                    )
+                ),
+            ),
+        ),
+        (
+            'emails[type eq "work"].value eq "x" and active eq true',
+            And(
+                (
+                    ValuePath(AttrPath("emails"), And((WORK, Compare(AttrPath("value"), "eq", "x")))),
+                    Compare(AttrPath("active"), "eq", True),
+                )
+            ),
+        ),
+    ],
+)
+def test_a_sub_attribute_compared_after_a_value_filter_joins_the_filter(text: str, tree: Filter) -> None:
+    assert parse_filter(text) == tree
+
+
+@pytest.mark.parametrize(
+    ("literal", "problem"),
+    [(r'"\u0000"', "a NUL character"), (r'"a\ud800"', "an unpaired surrogate"), (r'"\udc00"', "unpaired")],
+)
+def test_string_literals_that_cannot_be_stored_are_invalid_filter(literal: str, problem: str) -> None:
+    with pytest.raises(InvalidFilter, match=problem):
+        parse_filter(f"userName eq {literal}")
+    with pytest.raises(InvalidPath, match=problem):
+        parse_patch_path(f"emails[value eq {literal}]")
+
+
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "9223372036854775808", "-9223372036854775809"])
+def test_numbers_beyond_64_bits_or_a_double_are_invalid_filter(number: str) -> None:
+    with pytest.raises(InvalidFilter, match="number is out of range at position 9"):
+        parse_filter(f"title eq {number}")
+
+
+def test_numbers_at_the_64_bit_bounds_parse() -> None:
+    assert parse_filter("title gt -9223372036854775808") == Compare(AttrPath("title"), "gt", -(2**63))
+    assert parse_filter("title lt 9223372036854775807") == Compare(AttrPath("title"), "lt", 2**63 - 1)
+
+
 # -- errors ---------------------------------------------------------------------------
 
 
@@ -303,7 +370,8 @@ def test_nested_value_paths_are_rejected(text: str) -> None:
         ("userName pr title pr", "at position 12"),
         ("userName pr)", "at position 11"),
         (") userName pr", "at position 0"),
-        ('emails[type eq "work"].value eq "x"', "at position 22"),
+        ('emails[type eq "work"].va.lue eq "x"', "at position 22"),
+        ('emails[type eq "work"].value', "at end of input"),
         ('emails.type[value eq "x"]', "at position 11"),
         ('emails[type eq "work"', "at end of input"),
         ("(userName pr", "at end of input"),

@@ -48,3 +48,14 @@ CREATE TABLE memberships (
 );
 CREATE INDEX memberships_member ON memberships (member_id);
 CREATE INDEX memberships_directory ON memberships (directory_id);
+
+-- Indexed values are at most 512 characters (scim_server/scim/limits.py), inside the
+-- B-tree entry limit. NOT VALID as migration 0002 adds them: writes are checked.
+ALTER TABLE users ADD CONSTRAINT users_user_name_length
+    CHECK (char_length(user_name) <= 512) NOT VALID;
+ALTER TABLE users ADD CONSTRAINT users_external_id_length
+    CHECK (char_length(external_id) <= 512) NOT VALID;
+ALTER TABLE groups ADD CONSTRAINT groups_display_name_length
+    CHECK (char_length(display_name) <= 512) NOT VALID;
+ALTER TABLE groups ADD CONSTRAINT groups_external_id_length
+    CHECK (char_length(external_id) <= 512) NOT VALID;
