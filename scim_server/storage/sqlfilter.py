@@ -188,42 +188,57 @@ class SqlFilterCompiler:
     def compare(
         self, expr: str, attr: Attribute, node: Compare | Present, *, lowered: bool, is_column: bool
     ) -> str:
+        """SQL for one comparison of ``expr`` (the attribute's column or JSON path); the
+        attribute's type decides which comparisons apply. Raises InvalidFilter."""
         if isinstance(node, Present):
             if attr.type in _STRING_TYPES and not is_column:
                 return f"({expr} IS NOT NULL AND {expr} <> '')"
             return f"{expr} IS NOT NULL"
-        op, value = node.op, node.value
-        if value is None:
-            if op == "eq":
-                return f"{expr} IS NULL"
-            if op == "ne":
-                return f"{expr} IS NOT NULL"
-            raise InvalidFilter(f"{node.path} {op} null is not a valid comparison")
-        t = attr.type
-        if t == "boolean":
-            if op not in ("eq", "ne") or not isinstance(value, bool):
-                raise InvalidFilter(f"{node.path} is boolean: use eq/ne with true or false")
-            cond = self.bool_expr(expr, value, is_column)
-            return cond if op == "eq" else f"NOT COALESCE({cond}, FALSE)"
-        if t == "complex":
+        if node.value is None:
+            if node.op in ("eq", "ne"):
+                return f"{expr} IS {'NOT ' if node.op == 'ne' else ''}NULL"
+            raise InvalidFilter(f"{node.path} {node.op} null is not a valid comparison")
+        if attr.type == "complex":
             raise InvalidFilter(f"{node.path} is complex: name a sub-attribute")
-        if t in ("integer", "decimal"):
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise InvalidFilter(f"{node.path} is numeric: compare it with a number")
-            if op in ("co", "sw", "ew"):
-                raise InvalidFilter(f"operator {op!r} does not apply to numbers")
-            num = self.number_expr(expr)
-            return self.ordered(num, op, self.param(value))
+        by_type = {
+            "boolean": self._compare_boolean,
+            "integer": self._compare_number,
+            "decimal": self._compare_number,
+        }.get(attr.type, self._compare_text)
+        return by_type(expr, attr, node, lowered=lowered, is_column=is_column)
+
+    def _compare_boolean(
+        self, expr: str, attr: Attribute, node: Compare, *, lowered: bool, is_column: bool
+    ) -> str:
+        if node.op not in ("eq", "ne") or not isinstance(node.value, bool):
+            raise InvalidFilter(f"{node.path} is boolean: use eq/ne with true or false")
+        cond = self.bool_expr(expr, node.value, is_column)
+        return cond if node.op == "eq" else f"NOT COALESCE({cond}, FALSE)"
+
+    def _compare_number(
+        self, expr: str, attr: Attribute, node: Compare, *, lowered: bool, is_column: bool
+    ) -> str:
+        value = node.value
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise InvalidFilter(f"{node.path} is numeric: compare it with a number")
+        if node.op in ("co", "sw", "ew"):
+            raise InvalidFilter(f"operator {node.op!r} does not apply to numbers")
+        return self.ordered(self.number_expr(expr), node.op, self.param(value))
+
+    def _compare_text(
+        self, expr: str, attr: Attribute, node: Compare, *, lowered: bool, is_column: bool
+    ) -> str:
+        op, value = node.op, node.value
         if not isinstance(value, str):
             raise InvalidFilter(f"{node.path} is a string: compare it with a string")
-        if t == "dateTime" and is_column:
+        if attr.type == "dateTime" and is_column:
             if op in ("co", "sw", "ew"):
                 raise InvalidFilter(f"operator {op!r} does not apply to dateTime")
             try:
                 return self.ordered(expr, op, self.param(self.time_param(value)))
             except InvalidValue as exc:
                 raise InvalidFilter(exc.detail) from None
-        if t == "binary" and op not in ("eq", "ne", "pr"):
+        if attr.type == "binary" and op not in ("eq", "ne", "pr"):
             raise InvalidFilter(f"operator {op!r} does not apply to binary attributes")
         if not attr.case_exact:
             value = fold(value)
