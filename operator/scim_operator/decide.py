@@ -17,6 +17,7 @@ from typing import Any
 from scim_server.crd import names as n
 from scim_server.crd.secret import decode_secret_data, token_secret_manifest
 from scim_server.crd.spec import directory_id
+from scim_server.crd.times import rfc3339
 
 from . import constants as c
 from . import desired as d
@@ -208,7 +209,7 @@ def _status(
         "directoryId": dir_id,
         "endpoint": endpoint,
         "tokenSecretRef": {"name": d.secret_name(name)},
-        "tokenIssuedAt": plan.issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tokenIssuedAt": rfc3339(plan.issued_at),
         "tokenFingerprint": plan.fingerprint,
         "observedGeneration": generation,
         "conditions": conditions,

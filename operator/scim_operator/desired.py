@@ -17,6 +17,7 @@ from typing import Any
 from scim_server.crd import names as n
 from scim_server.crd.spec import endpoint_url as spec_endpoint_url
 from scim_server.crd.spec import rotation_period
+from scim_server.crd.times import rfc3339
 
 from . import constants as c
 
@@ -183,7 +184,7 @@ def set_condition(
         "status": text,
         "reason": reason,
         "message": message,
-        "lastTransitionTime": since or now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lastTransitionTime": since or rfc3339(now),
     }
     if generation is not None:
         entry["observedGeneration"] = generation

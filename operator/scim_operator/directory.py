@@ -18,6 +18,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from scim_server.crd.spec import directory_id
+from scim_server.crd.times import rfc3339
 from scim_server.storage import Storage
 
 from . import constants as c
@@ -138,7 +139,7 @@ def stats_status(storage: Storage, status: Mapping[str, Any]) -> dict[str, Any]:
     stats = storage.stats(dir_id)
     new: dict[str, Any] = {"users": stats.users, "groups": stats.groups}
     if stats.last_change is not None:
-        new["lastSyncTime"] = stats.last_change.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        new["lastSyncTime"] = rfc3339(stats.last_change)
     return {k: v for k, v in new.items() if status.get(k) != v}
 
 

@@ -26,6 +26,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from scim_server.crd.client import describe
+
 from . import kube
 
 log = logging.getLogger("kubescim.election")
@@ -59,10 +61,10 @@ class LeaderElector:
             self.held = self._attempt()
         except ApiException as exc:
             if exc.status not in (404, 409):
-                log.warning("cannot reach Lease %s: %s", self.config.name, kube.describe(exc))
+                log.warning("cannot reach Lease %s: %s", self.config.name, describe(exc))
             self.held = False
         except Exception as exc:  # connection refused, timeouts: same as a failed renewal
-            log.warning("cannot reach Lease %s: %s", self.config.name, kube.describe(exc))
+            log.warning("cannot reach Lease %s: %s", self.config.name, describe(exc))
             self.held = False
         return self.held
 
@@ -122,7 +124,7 @@ class LeaderElector:
             kube.write(self.api.replace_namespaced_lease, cfg.name, cfg.namespace, lease)
             log.info("%s released Lease %s/%s", cfg.identity, cfg.namespace, cfg.name)
         except Exception as exc:
-            log.warning("cannot release Lease %s: %s", cfg.name, kube.describe(exc))
+            log.warning("cannot release Lease %s: %s", cfg.name, describe(exc))
         finally:
             self.held = False
 

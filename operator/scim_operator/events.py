@@ -18,6 +18,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from scim_server.crd import names as n
+from scim_server.crd.client import describe
+from scim_server.crd.times import rfc3339
 
 from . import constants as c
 from . import kube
@@ -39,7 +41,7 @@ def involved(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _manifest(body: Mapping[str, Any], event: Event, metadata: dict[str, str]) -> dict[str, Any]:
     type_, reason, message = event
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = rfc3339(datetime.now(UTC))
     return {
         "apiVersion": "v1",
         "kind": "Event",
@@ -101,5 +103,5 @@ def _warn(body: Mapping[str, Any], event: Event, exc: BaseException) -> None:
         event[1],
         meta["namespace"],
         meta["name"],
-        kube.describe(exc),
+        describe(exc),
     )

@@ -15,6 +15,7 @@ import kopf
 from kubernetes import client
 
 from scim_server.crd import names as n
+from scim_server.crd.client import describe
 from scim_server.crd.spec import directory_id
 from scim_server.storage import Storage
 
@@ -22,7 +23,6 @@ from . import constants as c
 from . import events
 from .decide import IdClaim
 from .directory import Clients, finalize_directory
-from .kube import describe
 from .organization import deletion_blocked, member_summary, organization_ready, organization_status
 from .reconciler import Reconciler, context_for
 from .settings import OperatorSettings

@@ -51,11 +51,3 @@ def terminating(exc: ApiException) -> bool:
     body = exc.body if isinstance(exc.body, str | bytes) else b""
     text = body.decode(errors="replace") if isinstance(body, bytes) else body
     return exc.status == 403 and "because it is being terminated" in text
-
-
-def describe(exc: BaseException) -> str:
-    """A one-line description of an API error without its response body (which may hold
-    object data, even a Secret's)."""
-    if isinstance(exc, ApiException):
-        return f"HTTP {exc.status} {exc.reason or ''}".strip()
-    return type(exc).__name__

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from scim_server.crd import secret as sec
 from scim_server.crd.secret import PreviousToken, fingerprint
 from scim_server.crd.spec import grace_period
+from scim_server.crd.times import parse_time, rfc3339
 from scim_server.tokens.credentials import new_token, token_hash
 
 from . import constants as c
@@ -41,17 +42,6 @@ class TokenPlan:
     @property
     def event_type(self) -> str:
         return "Warning" if self.reason == c.REASON_TOKEN_REISSUED else "Normal"
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An RFC 3339 / ISO 8601 timestamp as an aware datetime; None when absent or malformed."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _previous(data: Mapping[str, str], now: datetime) -> PreviousToken | None:
@@ -96,7 +86,7 @@ def plan_token(
     rotation = d.rotation_reason(spec, status, issued_at, now)
     if rotation is not None:
         previous = PreviousToken(token_hash(current), now + grace_period(spec))
-        until = f"{previous.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        until = rfc3339(previous.expires_at)
         message = f"token rotated ({rotation}); the previous token stays valid until {until}"
         return TokenPlan(new_token(), now, previous, c.REASON_TOKEN_ROTATED, message)
     reason = annotations.get(sec.ANNOTATION_TOKEN_REASON) or c.REASON_TOKEN_ISSUED

@@ -14,11 +14,12 @@ from typing import Any
 from ..config import Settings
 from ..scim.errors import BadRequest, InvalidFilter, InvalidValue, NotFound, ScimError
 from ..scim.limits import is_possible_id
+from ..scim.listing import list_response
 from ..scim.patch import apply_operations, parse_operations, split_group_operations
 from ..scim.projection import Projection, parse_projection, project
 from ..scim.query import ListQuery, parse_list_query
 from ..scim.resource import normalize, with_defaults
-from ..scim.schemas import LIST_SCHEMA, ResourceType, group_type, user_type
+from ..scim.schemas import ResourceType, group_type, user_type
 from ..storage import Kind, Storage
 
 ENDPOINTS: dict[Kind, str] = {"User": "Users", "Group": "Groups"}
@@ -98,14 +99,7 @@ def list_resources(ctx: Context, kind: Kind, params: Mapping[str, Any]) -> Resul
     page = ctx.storage.query(ctx.directory, kind, query)
     rt = resource_type(kind)
     resources = [project(rt, decorate(ctx, kind, r), query.projection) for r in page.resources]
-    body = {
-        "schemas": [LIST_SCHEMA],
-        "totalResults": page.total,
-        "startIndex": query.start_index,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
-    }
-    return Result(200, body)
+    return Result(200, list_response(resources, total=page.total, start_index=query.start_index))
 
 
 def search_all(ctx: Context, params: Mapping[str, Any]) -> Result:
@@ -138,14 +132,7 @@ def search_all(ctx: Context, params: Mapping[str, Any]) -> Result:
         rt = resource_type(kind)
         resources += [project(rt, decorate(ctx, kind, r), query.projection) for r in page.resources]
         total += page.total
-    body = {
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
-    }
-    return Result(200, body)
+    return Result(200, list_response(resources, total=total, start_index=start))
 
 
 def create_resource(ctx: Context, kind: Kind, body: Any, params: Mapping[str, Any]) -> Result:

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, g, request
 
 from ..crd.spec import DIRECTORY_ID
 from ..scim.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from ..scim.listing import list_response
 from ..scim.query import search_params
 from ..scim.schemas import all_schemas, resource_types
 from ..storage import Kind
@@ -123,20 +124,12 @@ def service_provider_config() -> Response:
     return scim_response(200, discovery.service_provider_config(ctx.settings, ctx.base_url))
 
 
-def _list(resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": len(resources),
-        "startIndex": 1,
-        "itemsPerPage": len(resources),
-        "Resources": resources,
-    }
-
-
 @bp.route("/ResourceTypes", methods=["GET"])
 def list_resource_types() -> Response:
     base = _context().base_url
-    return scim_response(200, _list([discovery.resource_type_doc(rt, base) for rt in resource_types()]))
+    return scim_response(
+        200, list_response([discovery.resource_type_doc(rt, base) for rt in resource_types()])
+    )
 
 
 @bp.route("/ResourceTypes/<name>", methods=["GET"])
@@ -150,7 +143,7 @@ def get_resource_type(name: str) -> Response:
 @bp.route("/Schemas", methods=["GET"])
 def list_schemas() -> Response:
     base = _context().base_url
-    return scim_response(200, _list([discovery.schema_doc(s, base) for s in all_schemas()]))
+    return scim_response(200, list_response([discovery.schema_doc(s, base) for s in all_schemas()]))
 
 
 @bp.route("/Schemas/<path:urn>", methods=["GET"])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import ReadTimeoutError
 
 
 def kube_configuration() -> client.Configuration:
@@ -23,3 +25,13 @@ def api_client(pool_size: int) -> client.ApiClient:
     configuration = kube_configuration()
     configuration.connection_pool_maxsize = pool_size
     return client.ApiClient(configuration)
+
+
+def describe(exc: BaseException) -> str:
+    """An API error's kind for a log line or a retry message, never its text: an
+    ``ApiException`` quotes the response body, which may hold object data, even a Secret's."""
+    if isinstance(exc, ApiException):
+        return f"HTTP {exc.status} {exc.reason or ''}".strip()
+    if isinstance(exc, ReadTimeoutError):
+        return "no data before the read timeout"
+    return type(exc).__name__

@@ -23,11 +23,12 @@ from kubernetes.client.exceptions import ApiException
 
 from .. import metrics
 from ..crd import names as n
+from ..crd.client import describe
 from ..crd.secret import TokenSecret, read_token_secret
 from ..scim.errors import ServiceUnavailable
 from .credentials import matches, token_hash
 from .trust import DirectoryRecord, Key, Rejection, TrustIndex, directory_record
-from .watch import ListCall, Watch, WatchTiming, describe
+from .watch import ListCall, Watch, WatchTiming
 
 log = logging.getLogger("kubescim.tokens")
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import ReadTimeoutError
+
+from ..crd.client import describe
 
 log = logging.getLogger("kubescim.tokens")
 
@@ -57,15 +58,6 @@ class WatchTiming:
 
 
 ListCall = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
-
-
-def describe(exc: BaseException) -> str:
-    """An error's kind for a log line (never its text, which may quote a response)."""
-    if isinstance(exc, ApiException):
-        return f"HTTP {exc.status} {exc.reason or ''}".strip()
-    if isinstance(exc, ReadTimeoutError):
-        return "no data before the read timeout"
-    return type(exc).__name__
 
 
 class Watch:
