@@ -31,9 +31,15 @@ ANNOTATION_TOKEN_REASON: Final = f"{n.GROUP}/token-event-reason"
 ANNOTATION_TOKEN_MESSAGE: Final = f"{n.GROUP}/token-event-message"
 
 
+def token_sha256(token: str) -> str:
+    """The SHA-256 (hex) kept of a token wherever the token itself is not: the one token
+    hash of the project (registries, rotated-out tokens, fingerprints)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def fingerprint(token: str) -> str:
     """A short SHA-256 prefix naming a token in status and annotations (not secret)."""
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
+    return token_sha256(token)[:16]
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -164,7 +170,7 @@ def read_token_secret(obj: Mapping[str, Any]) -> TokenSecret | None:
         resource_version=meta.get("resourceVersion", ""),
         directory_id=dir_id,
         owner=_controller(meta),
-        token_sha256=hashlib.sha256(base64.b64decode(token)).hexdigest() if token else None,
+        token_sha256=token_sha256(base64.b64decode(token).decode("utf-8", "replace")) if token else None,
         previous=_previous(decode_secret_data({k: v for k, v in raw.items() if k != TOKEN_KEY})),
         suspended=(meta.get("annotations") or {}).get(ANNOTATION_SUSPENDED) == "true",
     )

@@ -6,13 +6,14 @@ against the tokens of the directory the URL names.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
+
+from ..crd.secret import token_sha256
 
 TOKEN_PREFIX: Final = "kscim_"
 
@@ -24,7 +25,7 @@ def new_token() -> str:
 
 def token_hash(token: str) -> str:
     """The SHA-256 (hex) a registry keeps instead of the token."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return token_sha256(token)
 
 
 @dataclass(frozen=True, slots=True)
