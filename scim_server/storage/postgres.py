@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from typing import Any
 
 import psycopg
@@ -21,11 +20,13 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from ..scim.errors import Conflict, InvalidValue, NotFound, Uniqueness
+from ..scim.errors import Conflict, InvalidValue, NotFound
 from ..scim.filter import Filter
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
+from . import sqlfiles
 from .base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource
+from .integrity import check_violation, foreign_key_violation, unique_violation
 from .rows import (
     check_version,
     group_columns,
@@ -104,34 +105,22 @@ WHERE NOT EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 
 
-def _uniqueness(exc: pg_errors.UniqueViolation) -> Uniqueness:
-    constraint = exc.diag.constraint_name or ""
-    if "user_name" in constraint:
-        return Uniqueness("a user with this userName already exists in this directory")
-    if "display_name" in constraint:
-        return Uniqueness("a group with this displayName already exists in this directory")
-    return Uniqueness("a resource with this id already exists")
-
-
 @contextmanager
 def _mapped_errors() -> Iterator[None]:
-    """Map constraint violations to SCIM errors (the input policy should prevent the second)."""
+    """Map constraint violations to SCIM errors, by constraint name (the one place)."""
     try:
         yield
     except pg_errors.UniqueViolation as exc:
-        raise _uniqueness(exc) from None
+        raise unique_violation(exc.diag.constraint_name or "") from None
+    except pg_errors.ForeignKeyViolation as exc:
+        raise foreign_key_violation(exc.diag.constraint_name or "") from None
     except pg_errors.CheckViolation as exc:
-        raise InvalidValue(f"a value is longer than the schema allows ({exc.diag.constraint_name})") from None
+        raise check_violation(exc.diag.constraint_name or "") from None
 
 
 def migrations() -> list[tuple[int, str]]:
     """The numbered migration scripts, in order."""
-    folder = resources.files("scim_server.storage") / "sql" / "migrations"
-    out = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            out.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(out)
+    return sqlfiles.migrations("postgres")
 
 
 def migrate(url: str) -> list[int]:
@@ -180,7 +169,8 @@ class PostgresStorage(ReplaceByPatch):
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
-        with self.pool.connection() as conn:
+        """A pooled connection; every database error is mapped here."""
+        with _mapped_errors(), self.pool.connection() as conn:
             yield conn
 
     def close(self) -> None:
@@ -204,7 +194,7 @@ class PostgresStorage(ReplaceByPatch):
     def create(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
         new_id = str(uuid.uuid4())
         ts = now()
-        with _mapped_errors(), self._conn() as conn:
+        with self._conn() as conn:
             if kind == "User":
                 conn.execute(
                     "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
@@ -307,7 +297,7 @@ class PostgresStorage(ReplaceByPatch):
             doc = mutate(attributes)
             if doc == attributes:
                 return current  # nothing changes, so neither does the version
-            with _mapped_errors(), self._conn() as conn:
+            with self._conn() as conn:
                 row = conn.execute(
                     _UPDATE_USER,
                     {"d": directory, "id": id, "version": version, "data": Jsonb(doc), "ts": now()}
@@ -372,7 +362,7 @@ class PostgresStorage(ReplaceByPatch):
         members: bool,
     ) -> Resource:
         ts = now()
-        with _mapped_errors(), self._conn() as conn, conn.transaction():
+        with self._conn() as conn, conn.transaction():
             row = conn.execute(
                 f"{_GROUP_SELECT_BARE} WHERE r.directory_id = %s AND r.id = %s FOR UPDATE",
                 (directory, id),

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..scim.casefold import fold
-from ..scim.errors import InvalidValue, NotFound, Uniqueness
+from ..scim.errors import InvalidValue, NotFound
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
 from .base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource
+from .integrity import check_violation, foreign_key_violation, unique_violation
 from .rows import (
     check_version,
     group_columns,
@@ -32,31 +33,7 @@ from .rows import (
     user_resource,
 )
 from .sqlfilter import SqliteFilterCompiler
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    directory_id TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
-    user_name TEXT NOT NULL, user_name_key TEXT NOT NULL, external_id TEXT,
-    display_name TEXT, active INTEGER, data TEXT NOT NULL,
-    created TEXT NOT NULL, last_modified TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (id));
-CREATE UNIQUE INDEX IF NOT EXISTS users_user_name_key ON users (directory_id, user_name_key);
-CREATE INDEX IF NOT EXISTS users_external_id ON users (directory_id, external_id);
-CREATE INDEX IF NOT EXISTS users_seq ON users (directory_id, seq);
-CREATE TABLE IF NOT EXISTS groups (
-    directory_id TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
-    display_name TEXT NOT NULL, display_name_key TEXT NOT NULL, external_id TEXT,
-    data TEXT NOT NULL, created TEXT NOT NULL, last_modified TEXT NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (id));
-CREATE UNIQUE INDEX IF NOT EXISTS groups_display_name_key ON groups (directory_id, display_name_key);
-CREATE INDEX IF NOT EXISTS groups_seq ON groups (directory_id, seq);
-CREATE TABLE IF NOT EXISTS memberships (
-    directory_id TEXT NOT NULL, group_id TEXT NOT NULL, member_id TEXT NOT NULL,
-    member_type TEXT NOT NULL, PRIMARY KEY (group_id, member_id));
-CREATE INDEX IF NOT EXISTS memberships_member ON memberships (member_id);
-CREATE INDEX IF NOT EXISTS memberships_directory ON memberships (directory_id);
-"""
+from .sqlite_schema import migrate
 
 _USER_GROUPS = """(SELECT json_group_array(json_array(m.group_id, g.display_name))
     FROM memberships m JOIN groups g ON g.directory_id = m.directory_id AND g.id = m.group_id
@@ -78,27 +55,7 @@ class SqliteStorage(ReplaceByPatch):
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        conn = self._connection()
-        conn.executescript(_SCHEMA)
-        if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
-            with self._write() as tx:
-                # What PostgreSQL's migration 0002 does: a User without `active` is active,
-                # written out on rows stored before that rule so filters see it too.
-                tx.execute(
-                    "UPDATE users SET active = 1, data = json_set(data, '$.active', json('true')) "
-                    "WHERE active IS NULL"
-                )
-                # Keys folded as casefold.fold does (Python's full lower case before).
-                for table, column, key in (
-                    ("users", "user_name", "user_name_key"),
-                    ("groups", "display_name", "display_name_key"),
-                ):
-                    tx.execute(
-                        f"UPDATE {table} AS u SET {key} = scim_lower(u.{column}) "
-                        f"WHERE u.{key} <> scim_lower(u.{column}) AND NOT EXISTS (SELECT 1 FROM {table} o "
-                        f"WHERE o.directory_id = u.directory_id AND o.{key} = scim_lower(u.{column}))"
-                    )
-                tx.execute("PRAGMA user_version = 1")
+        migrate(self._connection())
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -107,20 +64,23 @@ class SqliteStorage(ReplaceByPatch):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
             conn.create_function("scim_lower", 1, _lower, deterministic=True)
             self._local.conn = conn
         return conn
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; every database error of a write is mapped here."""
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with _mapped_errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -154,53 +114,50 @@ class SqliteStorage(ReplaceByPatch):
     def create(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
         new_id = str(uuid.uuid4())
         ts = iso(now())
-        try:
-            with self._write() as conn:
-                if kind == "User":
-                    c = user_columns(doc)
-                    conn.execute(
-                        "INSERT INTO users (directory_id, id, seq, user_name, user_name_key, external_id, "
-                        "display_name, active, data, created, last_modified) VALUES (?, ?, "
-                        "(SELECT COALESCE(max(seq), 0) + 1 FROM users WHERE directory_id = ?), "
-                        "?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            directory,
-                            new_id,
-                            directory,
-                            c["user_name"],
-                            c["user_name_key"],
-                            c["external_id"],
-                            c["display_name"],
-                            c["active"],
-                            json.dumps(doc),
-                            ts,
-                            ts,
-                        ),
-                    )
-                    return user_resource(new_id, doc, ts, ts, 1, None)
-                members = [m["value"] for m in doc.get("members") or []]
-                data = {k: v for k, v in doc.items() if k != "members"}
-                c = group_columns(data)
+        with self._write() as conn:
+            if kind == "User":
+                c = user_columns(doc)
                 conn.execute(
-                    "INSERT INTO groups (directory_id, id, seq, display_name, display_name_key, "
-                    "external_id, data, created, last_modified) VALUES (?, ?, "
-                    "(SELECT COALESCE(max(seq), 0) + 1 FROM groups WHERE directory_id = ?), "
-                    "?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO users (directory_id, id, seq, user_name, user_name_key, external_id, "
+                    "display_name, active, data, created, last_modified) VALUES (?, ?, "
+                    "(SELECT COALESCE(max(seq), 0) + 1 FROM users WHERE directory_id = ?), "
+                    "?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         directory,
                         new_id,
                         directory,
-                        c["display_name"],
-                        c["display_name_key"],
+                        c["user_name"],
+                        c["user_name_key"],
                         c["external_id"],
-                        json.dumps(data),
+                        c["display_name"],
+                        c["active"],
+                        json.dumps(doc),
                         ts,
                         ts,
                     ),
                 )
-                self._add_members(conn, directory, new_id, members)
-        except sqlite3.IntegrityError as exc:
-            raise _uniqueness(exc) from None
+                return user_resource(new_id, doc, ts, ts, 1, None)
+            members = [m["value"] for m in doc.get("members") or []]
+            data = {k: v for k, v in doc.items() if k != "members"}
+            c = group_columns(data)
+            conn.execute(
+                "INSERT INTO groups (directory_id, id, seq, display_name, display_name_key, "
+                "external_id, data, created, last_modified) VALUES (?, ?, "
+                "(SELECT COALESCE(max(seq), 0) + 1 FROM groups WHERE directory_id = ?), "
+                "?, ?, ?, ?, ?, ?)",
+                (
+                    directory,
+                    new_id,
+                    directory,
+                    c["display_name"],
+                    c["display_name_key"],
+                    c["external_id"],
+                    json.dumps(data),
+                    ts,
+                    ts,
+                ),
+            )
+            self._add_members(conn, directory, new_id, members)
         return self.get(directory, kind, new_id)
 
     # -- read -------------------------------------------------------------------------------
@@ -260,60 +217,57 @@ class SqliteStorage(ReplaceByPatch):
     ) -> Resource:
         table = "users" if kind == "User" else "groups"
         ts = iso(now())
-        try:
-            with self._write() as conn:
-                row = conn.execute(
-                    f"SELECT data, version FROM {table} WHERE directory_id = ? AND id = ?",
-                    (directory, id),
-                ).fetchone()
-                if row is None:
-                    raise NotFound(f"{kind} {id!r} not found")
-                check_version(if_match, int(row[1]))
-                before = conn.total_changes
-                current = json.loads(row[0])
-                data = mutate(current) if mutate is not None else current
-                if data != current:
-                    if kind == "User":
-                        c = user_columns(data)
-                        conn.execute(
-                            "UPDATE users SET user_name = ?, user_name_key = ?, external_id = ?, "
-                            "display_name = ?, active = ?, data = ? WHERE directory_id = ? AND id = ?",
-                            (
-                                c["user_name"],
-                                c["user_name_key"],
-                                c["external_id"],
-                                c["display_name"],
-                                c["active"],
-                                json.dumps(data),
-                                directory,
-                                id,
-                            ),
-                        )
-                    else:
-                        c = group_columns(data)
-                        conn.execute(
-                            "UPDATE groups SET display_name = ?, display_name_key = ?, external_id = ?, "
-                            "data = ? WHERE directory_id = ? AND id = ?",
-                            (
-                                c["display_name"],
-                                c["display_name_key"],
-                                c["external_id"],
-                                json.dumps(data),
-                                directory,
-                                id,
-                            ),
-                        )
-                for change in changes:
-                    self._apply_change(conn, directory, id, change)
-                # A PATCH that changes nothing (a remove matching no member) keeps the version.
-                if conn.total_changes != before:
+        with self._write() as conn:
+            row = conn.execute(
+                f"SELECT data, version FROM {table} WHERE directory_id = ? AND id = ?",
+                (directory, id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"{kind} {id!r} not found")
+            check_version(if_match, int(row[1]))
+            before = conn.total_changes
+            current = json.loads(row[0])
+            data = mutate(current) if mutate is not None else current
+            if data != current:
+                if kind == "User":
+                    c = user_columns(data)
                     conn.execute(
-                        f"UPDATE {table} SET version = version + 1, last_modified = ? "
-                        "WHERE directory_id = ? AND id = ?",
-                        (ts, directory, id),
+                        "UPDATE users SET user_name = ?, user_name_key = ?, external_id = ?, "
+                        "display_name = ?, active = ?, data = ? WHERE directory_id = ? AND id = ?",
+                        (
+                            c["user_name"],
+                            c["user_name_key"],
+                            c["external_id"],
+                            c["display_name"],
+                            c["active"],
+                            json.dumps(data),
+                            directory,
+                            id,
+                        ),
                     )
-        except sqlite3.IntegrityError as exc:
-            raise _uniqueness(exc) from None
+                else:
+                    c = group_columns(data)
+                    conn.execute(
+                        "UPDATE groups SET display_name = ?, display_name_key = ?, external_id = ?, "
+                        "data = ? WHERE directory_id = ? AND id = ?",
+                        (
+                            c["display_name"],
+                            c["display_name_key"],
+                            c["external_id"],
+                            json.dumps(data),
+                            directory,
+                            id,
+                        ),
+                    )
+            for change in changes:
+                self._apply_change(conn, directory, id, change)
+            # A PATCH that changes nothing (a remove matching no member) keeps the version.
+            if conn.total_changes != before:
+                conn.execute(
+                    f"UPDATE {table} SET version = version + 1, last_modified = ? "
+                    "WHERE directory_id = ? AND id = ?",
+                    (ts, directory, id),
+                )
         return self.get(directory, kind, id, members=members)
 
     def _add_members(self, conn: sqlite3.Connection, directory: str, group: str, ids: list[str]) -> None:
@@ -433,10 +387,16 @@ class SqliteStorage(ReplaceByPatch):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = ?", (directory,))
 
 
-def _uniqueness(exc: sqlite3.IntegrityError) -> Uniqueness:
-    message = str(exc)
-    if "user_name_key" in message:
-        return Uniqueness("a user with this userName already exists in this directory")
-    if "display_name_key" in message:
-        return Uniqueness("a group with this displayName already exists in this directory")
-    return Uniqueness("a resource with this id already exists")
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """Map constraint violations to SCIM errors, by SQLite's extended error code."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        message = str(exc)
+        kind = getattr(exc, "sqlite_errorname", "")
+        if kind == "SQLITE_CONSTRAINT_FOREIGNKEY":
+            raise foreign_key_violation(message) from None
+        if kind == "SQLITE_CONSTRAINT_CHECK":
+            raise check_violation(message) from None
+        raise unique_violation(message) from None
