@@ -132,3 +132,16 @@ def _declared() -> sqlite3.Connection:
     conn = _open()
     conn.executescript(sqlfiles.schema("sqlite"))
     return conn
+
+
+def test_a_file_of_the_build_that_upgraded_ad_hoc_gets_only_the_later_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "adhoc.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(RELEASE_0365DDC.read_text())
+        conn.execute("PRAGMA user_version = 1")  # how that build marked its input-policy upgrade
+
+    every = [v for v, _ in sqlfiles.migrations("sqlite")]
+    assert migrate(_open(path)) == every[2:]
+    with sqlite3.connect(path) as conn:
+        assert [r[0] for r in conn.execute("SELECT version FROM kubescim_migrations ORDER BY 1")] == every
+        assert schema_of(conn) == schema_of(_declared())
