@@ -131,7 +131,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     url = settings.effective_database_url
     if not url.startswith(("postgresql://", "postgres://")):
-        print("nothing to migrate: the SQLite store creates its schema on start")
+        print("nothing to migrate: the SQLite store applies its migrations when it opens the file")
         return 0
     from .storage.postgres import migrate
 

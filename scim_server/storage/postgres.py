@@ -12,8 +12,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -21,21 +21,22 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from ..scim.errors import Conflict, InvalidValue, NotFound, Uniqueness
+from ..scim.errors import Conflict, InvalidValue, NotFound, ScimError
 from ..scim.filter import Filter
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
-from .base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource
+from . import sqlfiles
+from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .integrity import check_violation, foreign_key_violation, unique_violation
 from .rows import (
     check_version,
     group_columns,
-    group_entry,
     group_resource,
-    member_entry,
     now,
     user_columns,
     user_resource,
 )
+from .sqlbase import RELATED, TABLES, SqlStorage
 from .sqlfilter import PostgresFilterCompiler
 
 MAX_RETRIES = 20
@@ -48,6 +49,13 @@ _GROUP_MEMBERS = """(SELECT json_agg(json_build_array(m.member_id, m.member_type
 _USER_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS} FROM users r"
 _GROUP_SELECT = f"SELECT r.id, r.data, r.created, r.last_modified, r.version, {_GROUP_MEMBERS} FROM groups r"
 _GROUP_SELECT_BARE = "SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r"
+_SELECT: dict[tuple[Kind, bool], str] = {
+    ("User", True): _USER_SELECT,
+    ("User", False): _USER_SELECT.replace(_USER_GROUPS, "NULL"),
+    ("Group", True): _GROUP_SELECT,
+    ("Group", False): _GROUP_SELECT_BARE,
+}
+_BY_ID = "WHERE r.directory_id = %s AND r.id = %s"
 
 # One statement: validate the members, insert them, bump the group's version if any was
 # new. It returns the group with a last column saying whether anything was added, and
@@ -103,35 +111,29 @@ SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r
 WHERE NOT EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 
+_UPDATE = {
+    "User": """UPDATE users SET user_name = %(user_name)s, user_name_key = %(user_name_key)s,
+        external_id = %(external_id)s, display_name = %(display_name)s, active = %(active)s,
+        data = %(data)s WHERE directory_id = %(d)s AND id = %(id)s""",
+    "Group": """UPDATE groups SET display_name = %(display_name)s, display_name_key = %(display_name_key)s,
+        external_id = %(external_id)s, data = %(data)s WHERE directory_id = %(d)s AND id = %(id)s""",
+}
+_COLUMNS_OF = {"User": user_columns, "Group": group_columns}
 
-def _uniqueness(exc: pg_errors.UniqueViolation) -> Uniqueness:
+
+def _mapped(exc: pg_errors.IntegrityError) -> ScimError:
+    """The SCIM error a constraint violation stands for, by constraint name."""
     constraint = exc.diag.constraint_name or ""
-    if "user_name" in constraint:
-        return Uniqueness("a user with this userName already exists in this directory")
-    if "display_name" in constraint:
-        return Uniqueness("a group with this displayName already exists in this directory")
-    return Uniqueness("a resource with this id already exists")
-
-
-@contextmanager
-def _mapped_errors() -> Iterator[None]:
-    """Map constraint violations to SCIM errors (the input policy should prevent the second)."""
-    try:
-        yield
-    except pg_errors.UniqueViolation as exc:
-        raise _uniqueness(exc) from None
-    except pg_errors.CheckViolation as exc:
-        raise InvalidValue(f"a value is longer than the schema allows ({exc.diag.constraint_name})") from None
+    if isinstance(exc, pg_errors.ForeignKeyViolation):
+        return foreign_key_violation(constraint)
+    if isinstance(exc, pg_errors.CheckViolation):
+        return check_violation(constraint)
+    return unique_violation(constraint)
 
 
 def migrations() -> list[tuple[int, str]]:
     """The numbered migration scripts, in order."""
-    folder = resources.files("scim_server.storage") / "sql" / "migrations"
-    out = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            out.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(out)
+    return sqlfiles.migrations("postgres")
 
 
 def migrate(url: str) -> list[int]:
@@ -157,8 +159,20 @@ def migrate(url: str) -> list[int]:
     return applied
 
 
-class PostgresStorage(ReplaceByPatch):
+class PostgresStorage(SqlStorage):
     """The production backend. ``pool_size`` bounds connections per process."""
+
+    # A user is always read with its groups, as the optimistic PATCH returns it.
+    get_sql: ClassVar = {key: f"{select} {_BY_ID}" for key, select in _SELECT.items()} | {
+        ("User", False): f"{_SELECT['User', True]} {_BY_ID}"
+    }
+    lock_sql: ClassVar = {
+        k: f"SELECT data, version FROM {t} r {_BY_ID} FOR UPDATE" for k, t in TABLES.items()
+    }
+    version_sql: ClassVar = {k: f"SELECT version FROM {t} r {_BY_ID} FOR UPDATE" for k, t in TABLES.items()}
+    param = "%s"
+    sort_order = "{expr} {direction} NULLS LAST, r.seq"
+    json_as_text = False
 
     def __init__(self, url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> None:
         if auto_migrate:
@@ -180,8 +194,28 @@ class PostgresStorage(ReplaceByPatch):
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
-        with self.pool.connection() as conn:
+        """A pooled connection for a write; every database error is mapped here, once."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except pg_errors.IntegrityError as exc:
+            raise _mapped(exc) from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._conn() as conn, conn.transaction():
             yield conn
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        with self.pool.connection() as conn:
+            row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
+        return row
+
+    def _compiler(self, kind: Kind) -> PostgresFilterCompiler:
+        return PostgresFilterCompiler(kind)
+
+    def _now(self) -> datetime:
+        return now()
 
     def close(self) -> None:
         self.pool.close()
@@ -190,21 +224,11 @@ class PostgresStorage(ReplaceByPatch):
         with self._conn() as conn:
             conn.execute("SELECT 1")
 
-    # -- rendering ------------------------------------------------------------------
-    @staticmethod
-    def _render(kind: Kind, row: tuple[Any, ...]) -> Resource:
-        id_, data, created, modified, version, related = row
-        if kind == "User":
-            groups = [group_entry(g, name) for g, name in related] if related else None
-            return user_resource(id_, data, created, modified, version, groups)
-        members = [member_entry(m, t) for m, t in related] if related else None
-        return group_resource(id_, data, created, modified, version, members)
-
     # -- create -----------------------------------------------------------------------
     def create(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
         new_id = str(uuid.uuid4())
         ts = now()
-        with _mapped_errors(), self._conn() as conn:
+        with self._conn() as conn:
             if kind == "User":
                 conn.execute(
                     "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
@@ -229,53 +253,22 @@ class PostgresStorage(ReplaceByPatch):
                 return group_resource(new_id, data, ts, ts, 1, None)
         return self.get(directory, kind, new_id)
 
-    # -- read -------------------------------------------------------------------------
-    def get(self, directory: str, kind: Kind, id: str, *, members: bool = True) -> Resource:
-        select = _USER_SELECT if kind == "User" else (_GROUP_SELECT if members else _GROUP_SELECT_BARE)
-        with self._conn() as conn:
-            row = conn.execute(
-                f"{select} WHERE r.directory_id = %s AND r.id = %s", (directory, id)
-            ).fetchone()
-        if row is None:
-            raise NotFound(f"{kind} {id!r} not found")
-        return self._render(kind, row)
-
-    def query(self, directory: str, kind: Kind, query: ListQuery) -> Page:
-        compiler = PostgresFilterCompiler(kind)
-        where = "r.directory_id = %s"
-        params: list[Any] = [directory]
-        if query.filter is not None:
-            sql, fparams = compiler.compile(query.filter)
-            where += f" AND {sql}"
-            params.extend(fparams)
-        order = "r.seq"
-        if query.sort_by is not None:
-            compiler.params = []
-            expr = compiler.sort_expr(query.sort_by)
-            params.extend(compiler.params)
-            direction = "DESC" if query.descending else "ASC"
-            order = f"{expr} {direction} NULLS LAST, r.seq"
-        table = "users" if kind == "User" else "groups"
-        if query.count == 0:
-            with self._conn() as conn:
+    def _page(
+        self, kind: Kind, where: str, params: list[Any], order: str, order_params: list[Any], query: ListQuery
+    ) -> Page:
+        table = TABLES[kind]
+        with self.pool.connection() as conn:
+            if query.count == 0:
                 row = conn.execute(f"SELECT count(*) FROM {table} r WHERE {where}", params).fetchone()
-            return Page(int(row[0]) if row else 0, [])
-        wants_related = query.projection.wants(None, "groups" if kind == "User" else "members")
-        if kind == "User":
-            select = _USER_SELECT if wants_related else _USER_SELECT.replace(_USER_GROUPS, "NULL")
-        else:
-            select = _GROUP_SELECT if wants_related else _GROUP_SELECT_BARE
-        sql = (
-            f"{select.replace('SELECT ', 'SELECT count(*) OVER (), ', 1)} WHERE {where} "
-            f"ORDER BY {order} LIMIT %s OFFSET %s"
-        )
-        params.extend([query.count, query.start_index - 1])
-        with self._conn() as conn:
-            rows = conn.execute(sql, params).fetchall()
+                return Page(int(row[0]) if row else 0, [])
+            select = _SELECT[kind, query.projection.wants(None, RELATED[kind])]
+            sql = (
+                f"{select.replace('SELECT ', 'SELECT count(*) OVER (), ', 1)} WHERE {where} "
+                f"ORDER BY {order} LIMIT %s OFFSET %s"
+            )
+            rows = conn.execute(sql, [*params, *order_params, query.count, query.start_index - 1]).fetchall()
             if not rows and query.start_index > 1:
-                total_row = conn.execute(
-                    f"SELECT count(*) FROM {table} r WHERE {where}", params[:-2]
-                ).fetchone()
+                total_row = conn.execute(f"SELECT count(*) FROM {table} r WHERE {where}", params).fetchone()
                 return Page(int(total_row[0]) if total_row else 0, [])
         total = int(rows[0][0]) if rows else 0
         return Page(total, [self._render(kind, row[1:]) for row in rows])
@@ -297,7 +290,8 @@ class PostgresStorage(ReplaceByPatch):
             if change.kind in ("add", "remove") and change.ids:
                 return self._fast_member_change(directory, id, change)
         if kind == "Group":
-            return self._patch_group(directory, id, mutate, changes, if_match, members)
+            self._patch_locked(directory, kind, id, mutate, changes, if_match)
+            return self.get(directory, kind, id, members=members)
         assert mutate is not None
         for _ in range(MAX_RETRIES):
             current = self.get(directory, kind, id)
@@ -307,7 +301,7 @@ class PostgresStorage(ReplaceByPatch):
             doc = mutate(attributes)
             if doc == attributes:
                 return current  # nothing changes, so neither does the version
-            with _mapped_errors(), self._conn() as conn:
+            with self._conn() as conn:
                 row = conn.execute(
                     _UPDATE_USER,
                     {"d": directory, "id": id, "version": version, "data": Jsonb(doc), "ts": now()}
@@ -362,45 +356,17 @@ class PostgresStorage(ReplaceByPatch):
             self._raise_missing(conn, directory, group, ids)
         return bool(row and row[6])
 
-    def _patch_group(
-        self,
-        directory: str,
-        id: str,
-        mutate: Mutator | None,
-        changes: list[MemberChange],
-        if_match: str | None,
-        members: bool,
-    ) -> Resource:
-        ts = now()
-        with _mapped_errors(), self._conn() as conn, conn.transaction():
-            row = conn.execute(
-                f"{_GROUP_SELECT_BARE} WHERE r.directory_id = %s AND r.id = %s FOR UPDATE",
-                (directory, id),
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"Group {id!r} not found")
-            check_version(if_match, int(row[4]))
-            changed = False
-            if mutate is not None:
-                data = mutate(dict(row[1]))
-                if data != row[1]:
-                    changed = True
-                    conn.execute(
-                        "UPDATE groups SET display_name = %(display_name)s, "
-                        "display_name_key = %(display_name_key)s, external_id = %(external_id)s, "
-                        "data = %(data)s WHERE directory_id = %(d)s AND id = %(id)s",
-                        {"d": directory, "id": id, "data": Jsonb(data)} | group_columns(data),
-                    )
-            for change in changes:
-                changed = self._apply_change(conn, directory, id, change, ts) or changed
-            # A PATCH that changes nothing (a remove matching no member) keeps the version.
-            if changed:
-                conn.execute(
-                    "UPDATE groups SET version = version + 1, last_modified = %s "
-                    "WHERE directory_id = %s AND id = %s",
-                    (ts, directory, id),
-                )
-        return self.get(directory, "Group", id, members=members)
+    def _update_attributes(
+        self, conn: psycopg.Connection[Any], directory: str, kind: Kind, id: str, data: dict[str, Any]
+    ) -> None:
+        conn.execute(_UPDATE[kind], {"d": directory, "id": id, "data": Jsonb(data)} | _COLUMNS_OF[kind](data))
+
+    def _touch(self, conn: psycopg.Connection[Any], directory: str, kind: Kind, id: str, ts: Any) -> None:
+        conn.execute(
+            f"UPDATE {TABLES[kind]} SET version = version + 1, last_modified = %s "
+            "WHERE directory_id = %s AND id = %s",
+            (ts, directory, id),
+        )
 
     def _apply_change(
         self,
@@ -442,23 +408,16 @@ class PostgresStorage(ReplaceByPatch):
         return compiler.compile_member_filter(node)
 
     # -- delete / stats ---------------------------------------------------------------------
-    def delete(self, directory: str, kind: Kind, id: str, *, if_match: str | None) -> None:
-        table = "users" if kind == "User" else "groups"
-        with self._conn() as conn, conn.transaction():
-            row = conn.execute(
-                f"SELECT version FROM {table} WHERE directory_id = %s AND id = %s FOR UPDATE",
-                (directory, id),
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"{kind} {id!r} not found")
-            check_version(if_match, int(row[0]))
-            conn.execute(
-                "WITH gone AS (DELETE FROM memberships WHERE directory_id = %s AND member_id = %s "
-                "RETURNING group_id) UPDATE groups SET version = version + 1, last_modified = %s "
-                "WHERE directory_id = %s AND id IN (SELECT group_id FROM gone)",
-                (directory, id, now(), directory),
-            )
-            conn.execute(f"DELETE FROM {table} WHERE directory_id = %s AND id = %s", (directory, id))
+    def _delete_rows(
+        self, conn: psycopg.Connection[Any], directory: str, kind: Kind, id: str, ts: Any
+    ) -> None:
+        conn.execute(
+            "WITH gone AS (DELETE FROM memberships WHERE directory_id = %s AND member_id = %s "
+            "RETURNING group_id) UPDATE groups SET version = version + 1, last_modified = %s "
+            "WHERE directory_id = %s AND id IN (SELECT group_id FROM gone)",
+            (directory, id, ts, directory),
+        )
+        conn.execute(f"DELETE FROM {TABLES[kind]} WHERE directory_id = %s AND id = %s", (directory, id))
 
     def stats(self, directory: str) -> DirectoryStats:
         with self._conn() as conn:

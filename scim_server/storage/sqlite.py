@@ -1,7 +1,8 @@
 """SQLite storage: the embedded default for a local run and for quick tests.
 
 One connection per thread, WAL journal so readers never wait for the writer, and
-``BEGIN IMMEDIATE`` around every write so gunicorn workers serialise cleanly.
+``BEGIN IMMEDIATE`` around every write so gunicorn workers serialise cleanly. The
+schema is ``sql/sqlite/``, migrated when the file is opened (``sqlite_schema``).
 """
 
 from __future__ import annotations
@@ -13,50 +14,18 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..scim.casefold import fold
-from ..scim.errors import InvalidValue, NotFound, Uniqueness
+from ..scim.errors import InvalidValue
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
-from .base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource
-from .rows import (
-    check_version,
-    group_columns,
-    group_entry,
-    group_resource,
-    iso,
-    member_entry,
-    now,
-    user_columns,
-    user_resource,
-)
+from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .integrity import check_violation, foreign_key_violation, unique_violation
+from .rows import group_columns, iso, now, parse_time, user_columns, user_resource
+from .sqlbase import RELATED, TABLES, SqlStorage
 from .sqlfilter import SqliteFilterCompiler
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    directory_id TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
-    user_name TEXT NOT NULL, user_name_key TEXT NOT NULL, external_id TEXT,
-    display_name TEXT, active INTEGER, data TEXT NOT NULL,
-    created TEXT NOT NULL, last_modified TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (id));
-CREATE UNIQUE INDEX IF NOT EXISTS users_user_name_key ON users (directory_id, user_name_key);
-CREATE INDEX IF NOT EXISTS users_external_id ON users (directory_id, external_id);
-CREATE INDEX IF NOT EXISTS users_seq ON users (directory_id, seq);
-CREATE TABLE IF NOT EXISTS groups (
-    directory_id TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL,
-    display_name TEXT NOT NULL, display_name_key TEXT NOT NULL, external_id TEXT,
-    data TEXT NOT NULL, created TEXT NOT NULL, last_modified TEXT NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (id));
-CREATE UNIQUE INDEX IF NOT EXISTS groups_display_name_key ON groups (directory_id, display_name_key);
-CREATE INDEX IF NOT EXISTS groups_seq ON groups (directory_id, seq);
-CREATE TABLE IF NOT EXISTS memberships (
-    directory_id TEXT NOT NULL, group_id TEXT NOT NULL, member_id TEXT NOT NULL,
-    member_type TEXT NOT NULL, PRIMARY KEY (group_id, member_id));
-CREATE INDEX IF NOT EXISTS memberships_member ON memberships (member_id);
-CREATE INDEX IF NOT EXISTS memberships_directory ON memberships (directory_id);
-"""
+from .sqlite_schema import migrate
 
 _USER_GROUPS = """(SELECT json_group_array(json_array(m.group_id, g.display_name))
     FROM memberships m JOIN groups g ON g.directory_id = m.directory_id AND g.id = m.group_id
@@ -64,41 +33,66 @@ _USER_GROUPS = """(SELECT json_group_array(json_array(m.group_id, g.display_name
 _GROUP_MEMBERS = """(SELECT json_group_array(json_array(m.member_id, m.member_type))
     FROM memberships m WHERE m.directory_id = r.directory_id AND m.group_id = r.id)"""
 _COLUMNS = "r.id, r.data, r.created, r.last_modified, r.version"
+_SELECT: dict[tuple[Kind, bool], str] = {
+    ("User", True): f"SELECT {_COLUMNS}, {_USER_GROUPS} FROM users r",
+    ("User", False): f"SELECT {_COLUMNS}, NULL FROM users r",
+    ("Group", True): f"SELECT {_COLUMNS}, {_GROUP_MEMBERS} FROM groups r",
+    ("Group", False): f"SELECT {_COLUMNS}, NULL FROM groups r",
+}
+_BY_ID = "WHERE r.directory_id = ? AND r.id = ?"
+_INSERT_USER = """INSERT INTO users (directory_id, id, seq, user_name, user_name_key, external_id,
+    display_name, active, data, created, last_modified) VALUES (:d, :id,
+    (SELECT COALESCE(max(seq), 0) + 1 FROM users WHERE directory_id = :d),
+    :user_name, :user_name_key, :external_id, :display_name, :active, :data, :ts, :ts)"""
+_INSERT_GROUP = """INSERT INTO groups (directory_id, id, seq, display_name, display_name_key,
+    external_id, data, created, last_modified) VALUES (:d, :id,
+    (SELECT COALESCE(max(seq), 0) + 1 FROM groups WHERE directory_id = :d),
+    :display_name, :display_name_key, :external_id, :data, :ts, :ts)"""
+_UPDATE = {
+    "User": """UPDATE users SET user_name = :user_name, user_name_key = :user_name_key,
+        external_id = :external_id, display_name = :display_name, active = :active, data = :data
+        WHERE directory_id = :d AND id = :id""",
+    "Group": """UPDATE groups SET display_name = :display_name, display_name_key = :display_name_key,
+        external_id = :external_id, data = :data WHERE directory_id = :d AND id = :id""",
+}
+_COLUMNS_OF = {"User": user_columns, "Group": group_columns}
 
 
 def _lower(value: Any) -> Any:
     return fold(value) if isinstance(value, str) else value
 
 
-class SqliteStorage(ReplaceByPatch):
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """Map constraint violations to SCIM errors, by SQLite's extended error code."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        message = str(exc)
+        kind = getattr(exc, "sqlite_errorname", "")
+        if kind == "SQLITE_CONSTRAINT_FOREIGNKEY":
+            raise foreign_key_violation(message) from None
+        if kind == "SQLITE_CONSTRAINT_CHECK":
+            raise check_violation(message) from None
+        raise unique_violation(message) from None
+
+
+class SqliteStorage(SqlStorage):
     """A file-backed store; ``path`` ``:memory:`` is not shared between threads."""
+
+    get_sql: ClassVar = {key: f"{select} {_BY_ID}" for key, select in _SELECT.items()}
+    lock_sql: ClassVar = {k: f"SELECT data, version FROM {t} r {_BY_ID}" for k, t in TABLES.items()}
+    version_sql: ClassVar = {k: f"SELECT version FROM {t} r {_BY_ID}" for k, t in TABLES.items()}
+    param = "?"
+    sort_order = "{expr} IS NULL, {expr} {direction}, r.seq"
+    json_as_text = True
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        conn = self._connection()
-        conn.executescript(_SCHEMA)
-        if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
-            with self._write() as tx:
-                # What PostgreSQL's migration 0002 does: a User without `active` is active,
-                # written out on rows stored before that rule so filters see it too.
-                tx.execute(
-                    "UPDATE users SET active = 1, data = json_set(data, '$.active', json('true')) "
-                    "WHERE active IS NULL"
-                )
-                # Keys folded as casefold.fold does (Python's full lower case before).
-                for table, column, key in (
-                    ("users", "user_name", "user_name_key"),
-                    ("groups", "display_name", "display_name_key"),
-                ):
-                    tx.execute(
-                        f"UPDATE {table} AS u SET {key} = scim_lower(u.{column}) "
-                        f"WHERE u.{key} <> scim_lower(u.{column}) AND NOT EXISTS (SELECT 1 FROM {table} o "
-                        f"WHERE o.directory_id = u.directory_id AND o.{key} = scim_lower(u.{column}))"
-                    )
-                tx.execute("PRAGMA user_version = 1")
+        migrate(self._connection())
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -107,20 +101,33 @@ class SqliteStorage(ReplaceByPatch):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
             conn.create_function("scim_lower", 1, _lower, deterministic=True)
             self._local.conn = conn
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; every database error of a write is mapped here."""
         conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with _mapped_errors():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._connection().execute(sql, params).fetchone()
+        return row
+
+    def _compiler(self, kind: Kind) -> SqliteFilterCompiler:
+        return SqliteFilterCompiler(kind)
+
+    def _now(self) -> str:
+        return iso(now())
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -131,122 +138,43 @@ class SqliteStorage(ReplaceByPatch):
     def ping(self) -> None:
         self._connection().execute("SELECT 1").fetchone()
 
-    # -- rendering ----------------------------------------------------------------------
-    @staticmethod
-    def _render(kind: Kind, row: tuple[Any, ...]) -> Resource:
-        id_, data, created, modified, version, related = row
-        doc = json.loads(data)
-        items = json.loads(related) if related else None
-        if kind == "User":
-            groups = [group_entry(g, name) for g, name in items] if items else None
-            return user_resource(id_, doc, created, modified, version, groups)
-        members = [member_entry(m, t) for m, t in items] if items else None
-        return group_resource(id_, doc, created, modified, version, members)
-
-    def _select(self, kind: Kind, related: bool) -> str:
-        if kind == "User":
-            extra = _USER_GROUPS if related else "NULL"
-            return f"SELECT {_COLUMNS}, {extra} FROM users r"
-        extra = _GROUP_MEMBERS if related else "NULL"
-        return f"SELECT {_COLUMNS}, {extra} FROM groups r"
-
-    # -- create ---------------------------------------------------------------------------
+    # -- create / query -----------------------------------------------------------------
     def create(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
         new_id = str(uuid.uuid4())
-        ts = iso(now())
-        try:
-            with self._write() as conn:
-                if kind == "User":
-                    c = user_columns(doc)
-                    conn.execute(
-                        "INSERT INTO users (directory_id, id, seq, user_name, user_name_key, external_id, "
-                        "display_name, active, data, created, last_modified) VALUES (?, ?, "
-                        "(SELECT COALESCE(max(seq), 0) + 1 FROM users WHERE directory_id = ?), "
-                        "?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            directory,
-                            new_id,
-                            directory,
-                            c["user_name"],
-                            c["user_name_key"],
-                            c["external_id"],
-                            c["display_name"],
-                            c["active"],
-                            json.dumps(doc),
-                            ts,
-                            ts,
-                        ),
-                    )
-                    return user_resource(new_id, doc, ts, ts, 1, None)
-                members = [m["value"] for m in doc.get("members") or []]
-                data = {k: v for k, v in doc.items() if k != "members"}
-                c = group_columns(data)
+        ts = self._now()
+        with self._transaction() as conn:
+            if kind == "User":
                 conn.execute(
-                    "INSERT INTO groups (directory_id, id, seq, display_name, display_name_key, "
-                    "external_id, data, created, last_modified) VALUES (?, ?, "
-                    "(SELECT COALESCE(max(seq), 0) + 1 FROM groups WHERE directory_id = ?), "
-                    "?, ?, ?, ?, ?, ?)",
-                    (
-                        directory,
-                        new_id,
-                        directory,
-                        c["display_name"],
-                        c["display_name_key"],
-                        c["external_id"],
-                        json.dumps(data),
-                        ts,
-                        ts,
-                    ),
+                    _INSERT_USER,
+                    {"d": directory, "id": new_id, "data": json.dumps(doc), "ts": ts} | user_columns(doc),
                 )
-                self._add_members(conn, directory, new_id, members)
-        except sqlite3.IntegrityError as exc:
-            raise _uniqueness(exc) from None
+                return user_resource(new_id, doc, ts, ts, 1, None)
+            members = [m["value"] for m in doc.get("members") or []]
+            data = {k: v for k, v in doc.items() if k != "members"}
+            conn.execute(
+                _INSERT_GROUP,
+                {"d": directory, "id": new_id, "data": json.dumps(data), "ts": ts} | group_columns(data),
+            )
+            self._add_members(conn, directory, new_id, members)
         return self.get(directory, kind, new_id)
 
-    # -- read -------------------------------------------------------------------------------
-    def get(self, directory: str, kind: Kind, id: str, *, members: bool = True) -> Resource:
-        row = (
-            self._connection()
-            .execute(
-                f"{self._select(kind, members)} WHERE r.directory_id = ? AND r.id = ?",
-                (directory, id),
-            )
-            .fetchone()
-        )
-        if row is None:
-            raise NotFound(f"{kind} {id!r} not found")
-        return self._render(kind, row)
-
-    def query(self, directory: str, kind: Kind, query: ListQuery) -> Page:
-        compiler = SqliteFilterCompiler(kind)
-        where = "r.directory_id = ?"
-        params: list[Any] = [directory]
-        if query.filter is not None:
-            sql, fparams = compiler.compile(query.filter)
-            where += f" AND {sql}"
-            params.extend(fparams)
-        table = "users" if kind == "User" else "groups"
+    def _page(
+        self, kind: Kind, where: str, params: list[Any], order: str, order_params: list[Any], query: ListQuery
+    ) -> Page:
         conn = self._connection()
-        total_row = conn.execute(f"SELECT count(*) FROM {table} r WHERE {where}", params).fetchone()
+        count = f"SELECT count(*) FROM {TABLES[kind]} r WHERE {where}"
+        total_row = conn.execute(count, params).fetchone()
         total = int(total_row[0]) if total_row else 0
         if query.count == 0 or total == 0:
             return Page(total, [])
-        order = "r.seq"
-        order_params: list[Any] = []
-        if query.sort_by is not None:
-            compiler.params = []
-            expr = compiler.sort_expr(query.sort_by)
-            order_params = compiler.params
-            direction = "DESC" if query.descending else "ASC"
-            order = f"{expr} IS NULL, {expr} {direction}, r.seq"
-        related = query.projection.wants(None, "groups" if kind == "User" else "members")
+        related = query.projection.wants(None, RELATED[kind])
         rows = conn.execute(
-            f"{self._select(kind, related)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"{_SELECT[kind, related]} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, *order_params, query.count, query.start_index - 1],
         ).fetchall()
         return Page(total, [self._render(kind, row) for row in rows])
 
-    # -- replace / patch ----------------------------------------------------------------------
+    # -- patch ----------------------------------------------------------------------------
     def patch(
         self,
         directory: str,
@@ -258,67 +186,27 @@ class SqliteStorage(ReplaceByPatch):
         if_match: str | None,
         members: bool,
     ) -> Resource:
-        table = "users" if kind == "User" else "groups"
-        ts = iso(now())
-        try:
-            with self._write() as conn:
-                row = conn.execute(
-                    f"SELECT data, version FROM {table} WHERE directory_id = ? AND id = ?",
-                    (directory, id),
-                ).fetchone()
-                if row is None:
-                    raise NotFound(f"{kind} {id!r} not found")
-                check_version(if_match, int(row[1]))
-                before = conn.total_changes
-                current = json.loads(row[0])
-                data = mutate(current) if mutate is not None else current
-                if data != current:
-                    if kind == "User":
-                        c = user_columns(data)
-                        conn.execute(
-                            "UPDATE users SET user_name = ?, user_name_key = ?, external_id = ?, "
-                            "display_name = ?, active = ?, data = ? WHERE directory_id = ? AND id = ?",
-                            (
-                                c["user_name"],
-                                c["user_name_key"],
-                                c["external_id"],
-                                c["display_name"],
-                                c["active"],
-                                json.dumps(data),
-                                directory,
-                                id,
-                            ),
-                        )
-                    else:
-                        c = group_columns(data)
-                        conn.execute(
-                            "UPDATE groups SET display_name = ?, display_name_key = ?, external_id = ?, "
-                            "data = ? WHERE directory_id = ? AND id = ?",
-                            (
-                                c["display_name"],
-                                c["display_name_key"],
-                                c["external_id"],
-                                json.dumps(data),
-                                directory,
-                                id,
-                            ),
-                        )
-                for change in changes:
-                    self._apply_change(conn, directory, id, change)
-                # A PATCH that changes nothing (a remove matching no member) keeps the version.
-                if conn.total_changes != before:
-                    conn.execute(
-                        f"UPDATE {table} SET version = version + 1, last_modified = ? "
-                        "WHERE directory_id = ? AND id = ?",
-                        (ts, directory, id),
-                    )
-        except sqlite3.IntegrityError as exc:
-            raise _uniqueness(exc) from None
+        self._patch_locked(directory, kind, id, mutate, changes, if_match)
         return self.get(directory, kind, id, members=members)
 
-    def _add_members(self, conn: sqlite3.Connection, directory: str, group: str, ids: list[str]) -> None:
+    def _update_attributes(
+        self, conn: sqlite3.Connection, directory: str, kind: Kind, id: str, data: dict[str, Any]
+    ) -> None:
+        conn.execute(
+            _UPDATE[kind], {"d": directory, "id": id, "data": json.dumps(data)} | _COLUMNS_OF[kind](data)
+        )
+
+    def _touch(self, conn: sqlite3.Connection, directory: str, kind: Kind, id: str, ts: Any) -> None:
+        conn.execute(
+            f"UPDATE {TABLES[kind]} SET version = version + 1, last_modified = ? "
+            "WHERE directory_id = ? AND id = ?",
+            (ts, directory, id),
+        )
+
+    def _add_members(self, conn: sqlite3.Connection, directory: str, group: str, ids: list[str]) -> bool:
+        """Add members; return whether any was new. Raises InvalidValue for an unknown one."""
         if not ids:
-            return
+            return False
         ids = list(dict.fromkeys(ids))
         wanted = json.dumps(ids)
         known = conn.execute(
@@ -331,65 +219,58 @@ class SqliteStorage(ReplaceByPatch):
             found = {k[0] for k in known}
             missing = [i for i in ids if i not in found]
             raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
+        before = conn.total_changes
         conn.executemany(
             "INSERT OR IGNORE INTO memberships (directory_id, group_id, member_id, member_type) "
             "VALUES (?, ?, ?, ?)",
             [(directory, group, member, kind) for member, kind in known],
         )
+        return conn.total_changes != before
 
     def _apply_change(
-        self, conn: sqlite3.Connection, directory: str, group: str, change: MemberChange
-    ) -> None:
+        self, conn: sqlite3.Connection, directory: str, group: str, change: MemberChange, ts: Any
+    ) -> bool:
         ids = json.dumps(list(change.ids))
         if change.kind == "add":
-            self._add_members(conn, directory, group, list(change.ids))
-        elif change.kind == "remove":
-            conn.execute(
-                "DELETE FROM memberships WHERE directory_id = ? AND group_id = ? "
-                "AND member_id IN (SELECT value FROM json_each(?))",
-                (directory, group, ids),
+            return self._add_members(conn, directory, group, list(change.ids))
+        if change.kind == "remove":
+            return (
+                conn.execute(
+                    "DELETE FROM memberships WHERE directory_id = ? AND group_id = ? "
+                    "AND member_id IN (SELECT value FROM json_each(?))",
+                    (directory, group, ids),
+                ).rowcount
+                > 0
             )
-        elif change.kind == "replace":
-            conn.execute(
+        if change.kind == "replace":
+            deleted = conn.execute(
                 "DELETE FROM memberships WHERE directory_id = ? AND group_id = ? "
                 "AND member_id NOT IN (SELECT value FROM json_each(?))",
                 (directory, group, ids),
-            )
-            self._add_members(conn, directory, group, list(change.ids))
-        else:
-            assert change.filter is not None
-            sql, params = SqliteFilterCompiler("Group").compile_member_filter(change.filter)
+            ).rowcount
+            return self._add_members(conn, directory, group, list(change.ids)) or deleted > 0
+        assert change.filter is not None
+        sql, params = SqliteFilterCompiler("Group").compile_member_filter(change.filter)
+        return (
             conn.execute(
                 f"DELETE FROM memberships AS m1 WHERE m1.directory_id = ? AND m1.group_id = ? AND {sql}",
                 [directory, group, *params],
-            )
+            ).rowcount
+            > 0
+        )
 
     # -- delete / stats ----------------------------------------------------------------------
-    def delete(self, directory: str, kind: Kind, id: str, *, if_match: str | None) -> None:
-        table = "users" if kind == "User" else "groups"
-        with self._write() as conn:
-            row = conn.execute(
-                f"SELECT version FROM {table} WHERE directory_id = ? AND id = ?", (directory, id)
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"{kind} {id!r} not found")
-            check_version(if_match, int(row[0]))
-            conn.execute(
-                "UPDATE groups SET version = version + 1, last_modified = ? WHERE directory_id = ? "
-                "AND id IN (SELECT group_id FROM memberships WHERE directory_id = ? AND member_id = ?)",
-                (iso(now()), directory, directory, id),
-            )
-            conn.execute("DELETE FROM memberships WHERE directory_id = ? AND member_id = ?", (directory, id))
-            if kind == "Group":
-                conn.execute(
-                    "DELETE FROM memberships WHERE directory_id = ? AND group_id = ?",
-                    (directory, id),
-                )
-            conn.execute(f"DELETE FROM {table} WHERE directory_id = ? AND id = ?", (directory, id))
+    def _delete_rows(self, conn: sqlite3.Connection, directory: str, kind: Kind, id: str, ts: Any) -> None:
+        conn.execute(
+            "UPDATE groups SET version = version + 1, last_modified = ? WHERE directory_id = ? "
+            "AND id IN (SELECT group_id FROM memberships WHERE directory_id = ? AND member_id = ?)",
+            (ts, directory, directory, id),
+        )
+        conn.execute("DELETE FROM memberships WHERE directory_id = ? AND member_id = ?", (directory, id))
+        # A group's own memberships go with it (the foreign key cascades).
+        conn.execute(f"DELETE FROM {TABLES[kind]} WHERE directory_id = ? AND id = ?", (directory, id))
 
     def stats(self, directory: str) -> DirectoryStats:
-        from .rows import parse_time
-
         row = (
             self._connection()
             .execute(
@@ -405,7 +286,7 @@ class SqliteStorage(ReplaceByPatch):
         return DirectoryStats(int(row[0]), int(row[1]), parse_time(row[2]) if row[2] else None)
 
     def purge_inactive(self, directory: str) -> int:
-        with self._write() as conn:
+        with self._transaction() as conn:
             ids = [
                 r[0]
                 for r in conn.execute(
@@ -428,15 +309,6 @@ class SqliteStorage(ReplaceByPatch):
         return len(ids)
 
     def delete_directory(self, directory: str) -> None:
-        with self._write() as conn:
+        with self._transaction() as conn:
             for table in ("memberships", "groups", "users"):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = ?", (directory,))
-
-
-def _uniqueness(exc: sqlite3.IntegrityError) -> Uniqueness:
-    message = str(exc)
-    if "user_name_key" in message:
-        return Uniqueness("a user with this userName already exists in this directory")
-    if "display_name_key" in message:
-        return Uniqueness("a group with this displayName already exists in this directory")
-    return Uniqueness("a resource with this id already exists")

@@ -14,6 +14,7 @@ from scim_server.scim.filter import parse_filter
 from scim_server.scim.query import ListQuery
 from scim_server.storage import Storage, open_storage
 from scim_server.storage.postgres import migrate, migrations
+from scim_server.storage.sqlfiles import migrations as sqlite_migrations
 from scim_server.storage.sqlite import SqliteStorage
 from tests.support.postgres import PostgresServer
 
@@ -111,8 +112,8 @@ def test_migration_2_writes_out_active_and_refolds_keys_of_existing_rows(
 
 def test_sqlite_upgrades_existing_rows_once_like_migration_2(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    SqliteStorage(path).close()
     with sqlite3.connect(path) as conn:
+        conn.executescript(sqlite_migrations("sqlite")[0][1])  # the schema before migration 2
         conn.execute(
             "INSERT INTO users (directory_id, id, seq, user_name, user_name_key, data, created, "
             "last_modified) VALUES ('legacy', 'u1', 1, 'ΝΙΚΟΣ', 'νικος', ?, '', '')",
@@ -123,7 +124,6 @@ def test_sqlite_upgrades_existing_rows_once_like_migration_2(tmp_path: Path) -> 
             "last_modified) VALUES ('legacy', 'g1', 1, 'ΟΜΑΔΑΣ', 'ομαδας', ?, '', '')",
             (LEGACY_GROUP,),
         )
-        conn.execute("PRAGMA user_version = 0")
 
     storage = SqliteStorage(path)
     try:
