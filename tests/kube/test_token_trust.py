@@ -32,7 +32,7 @@ from scim_server.tokens.credentials import new_token
 from scim_server.tokens.kubernetes import EVENT_REASON, KubernetesTokenRegistry
 from scim_server.tokens.trust import EXPLANATIONS
 from tests.support.controlplane import ControlPlane
-from tests.support.operator_runner import running_operator
+from tests.support.operator_runner import check_log, running_operator
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
 
@@ -79,13 +79,15 @@ def storage(database_url: str) -> Iterator[Storage]:
 
 @pytest.fixture
 def token_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """The registry's log records (the app's logging setup stops them reaching the root)."""
+    """The registry's log records (the app's logging setup stops them reaching the root);
+    afterwards they are checked like the operator's: no protocol error, no token."""
     logger = logging.getLogger("kubescim.tokens")
     logger.addHandler(caplog.handler)
     logger.propagate = False  # once, whether or not the app's setup already cut propagation
     yield caplog
     logger.propagate = True
     logger.removeHandler(caplog.handler)
+    check_log(caplog.text)
 
 
 class Cluster:
