@@ -118,6 +118,12 @@ class LeaderElector:
         try:
             lease = kube.read(self.api.read_namespaced_lease, cfg.name, cfg.namespace)
             if lease is None or lease.spec is None or lease.spec.holder_identity != cfg.identity:
+                log.warning(
+                    "%s no longer holds Lease %s/%s: nothing to release",
+                    cfg.identity,
+                    cfg.namespace,
+                    cfg.name,
+                )
                 return
             lease.spec.holder_identity = None
             lease.spec.lease_duration_seconds = 1

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import contextlib
 import logging
-import os
 import signal
 import socket
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
@@ -76,34 +77,47 @@ def _identity() -> str:
     return f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
 
 
-def _on_signals(stop: threading.Event) -> Callable[[], None]:
-    """Set ``stop`` on SIGTERM/SIGINT while waiting as a standby; returns the undo."""
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+class Stopper:
+    """One way to stop, whatever asks: SIGTERM/SIGINT before kopf handles signals itself, a
+    lost Lease, or kopf's own shutdown.
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+    kopf waits for its stop flag on a thread of the event loop's default executor, which
+    the loop joins when it closes: the flag must be raised on every way out, so the
+    cleanup handler raises it too. A signal that arrives before kopf has installed its own
+    handlers (while waiting as a standby, or just after taking the Lease) stops the
+    operator as soon as it starts, instead of killing the process with the Lease held.
+    """
 
-    for s in previous:
-        signal.signal(s, handler)
+    def __init__(self) -> None:
+        self.flag: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self.requested = threading.Event()
 
-    def undo() -> None:
-        for s, h in previous.items():
-            signal.signal(s, h)
+    def stop(self) -> None:
+        self.requested.set()
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            self.flag.set_result(None)
 
-    return undo
+    def on_signals(self) -> None:
+        """Until kopf replaces them, SIGTERM and SIGINT ask to stop."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._signalled)
 
+    def _signalled(self, _signum: int, _frame: FrameType | None) -> None:
+        self.stop()
 
-def _terminate_self() -> None:
-    """Stop kopf the way Kubernetes would: SIGTERM to this process."""
-    os.kill(os.getpid(), signal.SIGTERM)
+    def cleanup(self, **_: Any) -> None:
+        """kopf's cleanup handler: release the flag's waiter so the loop can close."""
+        self.stop()
 
 
 def run(args: argparse.Namespace, op: OperatorSettings, probe: ThreadingHTTPServer | None) -> int:
     """Run the operator: at once with ``--standalone``, else once it holds the Lease."""
+    stopper = Stopper()
+    stopper.on_signals()
     api = api_client(pool_size=op.max_workers + 8)
     registry = kopf.OperatorRegistry()
     register(registry, op)
-    stop = threading.Event()
+    kopf.on.cleanup(registry=registry)(stopper.cleanup)
 
     def operate() -> None:
         _close(probe)
@@ -115,28 +129,28 @@ def run(args: argparse.Namespace, op: OperatorSettings, probe: ThreadingHTTPServ
             clusterwide=not args.namespace,
             namespaces=args.namespace,
             liveness_endpoint=args.liveness or None,
+            stop_flag=stopper.flag,
         )
 
     if args.standalone:
         operate()
         return 0
     elector = LeaderElector(client.CoordinationV1Api(api), op.lease(_identity()))
-    undo = _on_signals(stop)
-    try:
-        if not elector.acquire(stop):
-            _close(probe)
-            return 0
-    finally:
-        undo()
-    lost = threading.Event()
+    if not elector.acquire(stopper.requested):
+        _close(probe)
+        return 0
+    # The Lease is renewed until kopf has stopped reconciling (a shutdown can take seconds),
+    # then released; a lost Lease stops kopf.
+    lost, stopped = threading.Event(), threading.Event()
     keeper = threading.Thread(
-        target=elector.keep, args=(stop, lost, _terminate_self), name="lease", daemon=True
+        target=elector.keep, args=(stopped, lost, stopper.stop), name="lease", daemon=True
     )
     keeper.start()
     try:
         operate()
     finally:
-        stop.set()
+        stopper.stop()
+        stopped.set()
         keeper.join()
         if not lost.is_set():
             elector.release()
