@@ -69,8 +69,8 @@ class Reconciler:
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="reconcile")
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking work on the reconciler's threads, in the caller's context (kopf finds
-        its Event queue there)."""
+        """Run blocking work on the reconciler's threads, in the caller's context (kopf's
+        per-handler context variables, such as its logger's, stay visible)."""
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
         return await loop.run_in_executor(self.executor, lambda: context.run(fn, *args, **kwargs))
