@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from scim_operator import constants as c
 from scim_operator import desired as d
 from scim_server.crd import names as n
 from scim_server.crd import secret as sec
-
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-UID = "0b6c3c1e-8d53-4f2a-9a53-5b3c0f7d2e11"
-
+from tests.support.directories import NOW, UID, token_secret
 
 # -- names, labels, owner reference ----------------------------------------------------------
 
@@ -47,24 +43,8 @@ def test_labels_name_the_manager_directory_and_id() -> None:
 # -- token_secret_manifest --------------------------------------------------------------------------
 
 
-def secret(previous: sec.PreviousToken | None = None, *, suspended: bool = False) -> dict[str, Any]:
-    return sec.token_secret_manifest(
-        namespace="customers",
-        name="okta",
-        secret_name="okta-scim-token",
-        uid=UID,
-        dir_id="customers-okta",
-        endpoint="https://scim.acme.example/scim/v2/customers-okta",
-        token="tok-current",
-        issued_at=NOW,
-        suspended=suspended,
-        previous=previous,
-        announcement=(c.REASON_TOKEN_ISSUED, ""),
-    )
-
-
 def test_secret_holds_the_token_and_endpoint_base64_encoded() -> None:
-    body = secret()
+    body = token_secret()
 
     assert (body["apiVersion"], body["kind"], body["type"]) == ("v1", "Secret", "Opaque")
     assert body["data"] == {
@@ -78,7 +58,7 @@ def test_secret_holds_the_token_and_endpoint_base64_encoded() -> None:
 
 
 def test_secret_metadata_names_labels_and_owns_it() -> None:
-    meta = secret()["metadata"]
+    meta = token_secret()["metadata"]
 
     assert (meta["name"], meta["namespace"]) == ("okta-scim-token", "customers")
     assert meta["labels"] == n.labels("okta", "customers-okta")
@@ -86,21 +66,21 @@ def test_secret_metadata_names_labels_and_owns_it() -> None:
 
 
 def test_secret_annotations_carry_issue_time_suspension_and_the_tokens_announcement() -> None:
-    assert secret()["metadata"]["annotations"] == {
+    assert token_secret()["metadata"]["annotations"] == {
         sec.ANNOTATION_ISSUED_AT: "2025-03-01T12:00:00+00:00",
         sec.ANNOTATION_SUSPENDED: "false",
         sec.ANNOTATION_TOKEN_FINGERPRINT: hashlib.sha256(b"tok-current").hexdigest()[:16],
         sec.ANNOTATION_TOKEN_REASON: c.REASON_TOKEN_ISSUED,
         sec.ANNOTATION_TOKEN_MESSAGE: "",
     }
-    assert secret(suspended=True)["metadata"]["annotations"][sec.ANNOTATION_SUSPENDED] == "true"
+    assert token_secret(suspended=True)["metadata"]["annotations"][sec.ANNOTATION_SUSPENDED] == "true"
 
 
 def test_secret_keeps_only_a_hash_and_expiry_of_the_previous_token() -> None:
     expires = NOW + timedelta(hours=24)
     previous = sec.PreviousToken(hashlib.sha256(b"tok-old").hexdigest(), expires)
 
-    data = sec.decode_secret_data(secret(previous)["data"])
+    data = sec.decode_secret_data(token_secret(previous)["data"])
 
     assert data == {
         "token": "tok-current",
@@ -121,7 +101,7 @@ def test_decode_secret_data_of_nothing_is_empty() -> None:
 
 def test_the_server_reads_back_what_the_operator_writes() -> None:
     expires = NOW + timedelta(hours=24)
-    written = secret(sec.PreviousToken(hashlib.sha256(b"tok-old").hexdigest(), expires), suspended=True)
+    written = token_secret(sec.PreviousToken(hashlib.sha256(b"tok-old").hexdigest(), expires), suspended=True)
     written["metadata"].update(uid="u-1", resourceVersion="7")
 
     read = sec.read_token_secret(written)
@@ -140,13 +120,13 @@ def test_the_server_reads_back_what_the_operator_writes() -> None:
 
 
 def test_a_secret_without_the_directory_id_label_claims_nothing() -> None:
-    written = secret()
+    written = token_secret()
     del written["metadata"]["labels"][n.LABEL_DIRECTORY_ID]
     assert sec.read_token_secret(written) is None
 
 
 def test_a_previous_token_without_a_time_zone_is_ignored() -> None:
-    written = secret(sec.PreviousToken("ab" * 32, NOW))
+    written = token_secret(sec.PreviousToken("ab" * 32, NOW))
     written["data"][sec.PREVIOUS_EXPIRES_KEY] = base64.b64encode(b"2025-03-02T12:00:00").decode()
     read = sec.read_token_secret(written)
     assert read is not None

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from typing import Any
 
 from scim_operator import desired as d
 from scim_server.crd import spec as spec_fns
-
-ORG = {"organizationRef": {"name": "acme"}}
-ROUTE = d.RouteConfig(
-    default_host="scim.platform.example",
-    default_scheme="https",
-    ingress_class="traefik",
-    server_service="kubescim-server",
-    server_namespace="kubescim",
-    server_port=8080,
-)
-
-
-def spec(**fields: Any) -> dict[str, Any]:
-    return {**ORG, **fields}
+from tests.support.directories import ROUTE, spec
 
 
 def test_grace_period_defaults_to_24h_and_follows_the_token_policy() -> None:

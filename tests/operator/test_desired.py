@@ -9,53 +9,19 @@ from __future__ import annotations
 
 import base64
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from scim_operator import constants as c
 from scim_operator import desired as d
 from scim_server.crd import names as n
-from scim_server.crd import secret as sec
-
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-UID = "0b6c3c1e-8d53-4f2a-9a53-5b3c0f7d2e11"
-ORG = {"organizationRef": {"name": "acme"}}
-ROUTE = d.RouteConfig(
-    default_host="scim.platform.example",
-    default_scheme="https",
-    ingress_class="traefik",
-    server_service="kubescim-server",
-    server_namespace="kubescim",
-    server_port=8080,
-)
-
-
-def spec(**fields: Any) -> dict[str, Any]:
-    return {**ORG, **fields}
+from tests.support.directories import NOW, ROUTE, UID, spec, token_secret
 
 
 def ingress(namespace: str = "customers", **fields: Any) -> dict[str, Any]:
     return d.desired_ingress(
         namespace=namespace, name="okta", uid=UID, spec=spec(**fields), dir_id="customers-okta", route=ROUTE
-    )
-
-
-def secret() -> dict[str, Any]:
-    """A token Secret as the operator writes it (the drift checks compare Secrets too)."""
-    return sec.token_secret_manifest(
-        namespace="customers",
-        name="okta",
-        secret_name="okta-scim-token",
-        uid=UID,
-        dir_id="customers-okta",
-        endpoint="https://scim.acme.example/scim/v2/customers-okta",
-        token="tok-current",
-        issued_at=NOW,
-        suspended=False,
-        previous=None,
-        announcement=(c.REASON_TOKEN_ISSUED, ""),
     )
 
 
@@ -136,7 +102,7 @@ def test_ingress_without_any_class_leaves_the_cluster_default() -> None:
     assert "ingressClassName" not in body["spec"]
 
 
-def test_ingress_tls_block_covers_the_host_with_the_named_secret() -> None:
+def test_ingress_tls_block_covers_the_host_with_the_named_token_secret() -> None:
     body = ingress(endpoint={"host": "scim.acme.example", "tlsSecretName": "scim-acme-tls"})
     assert body["spec"]["tls"] == [{"hosts": ["scim.acme.example"], "secretName": "scim-acme-tls"}]
 
@@ -183,7 +149,7 @@ def test_ingress_elsewhere_targets_the_directorys_bridge_service() -> None:
 
 
 def test_an_object_equal_to_the_desired_one_has_not_drifted() -> None:
-    body = secret()
+    body = token_secret()
     assert not d.drifted(copy.deepcopy(body), body)
 
 
@@ -251,21 +217,21 @@ def test_a_non_mapping_actual_has_drifted() -> None:
 
 
 def test_a_changed_secret_token_is_drift() -> None:
-    actual = as_returned_by_api(secret())
+    actual = as_returned_by_api(token_secret())
     actual["data"]["token"] = base64.b64encode(b"typed in by hand").decode()
-    assert d.drifted(actual, secret())
+    assert d.drifted(actual, token_secret())
 
 
 def test_an_extra_label_added_by_someone_else_is_not_drift() -> None:
-    actual = as_returned_by_api(secret())
+    actual = as_returned_by_api(token_secret())
     actual["metadata"]["labels"]["team"] = "identity"
-    assert not d.drifted(actual, secret())
+    assert not d.drifted(actual, token_secret())
 
 
 def test_a_removed_owner_label_is_drift() -> None:
-    actual = as_returned_by_api(secret())
+    actual = as_returned_by_api(token_secret())
     del actual["metadata"]["labels"][n.LABEL_DIRECTORY_ID]
-    assert d.drifted(actual, secret())
+    assert d.drifted(actual, token_secret())
 
 
 def test_an_ingress_with_annotations_read_back_has_not_drifted() -> None:
