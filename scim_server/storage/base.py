@@ -7,7 +7,7 @@ which depend on the URL the client used. Every method is scoped to one directory
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -96,6 +96,32 @@ class Storage(Protocol):
         Returns how many were deleted. For directories whose policy is to not keep
         deactivated users.
         """
+
+    def restore(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
+        """Insert one resource exactly as exported (``exported.Exported`` reads ``doc``):
+        its ``id``, attributes, ``meta.created`` and ``meta.lastModified`` and, for a
+        Group, its ``members`` (ids of this directory). ``meta.version`` is kept where the
+        backend numbers versions itself, else it is the backend's own.
+
+        Returns the stored resource. Raises Uniqueness for a taken id or
+        userName/displayName, InvalidValue for an unknown member or a malformed ``doc``.
+        """
+
+    def restore_many(self, directory: str, kind: Kind, docs: Sequence[dict[str, Any]]) -> None:
+        """``restore`` for many resources of one kind, all or none, in as few writes as
+        the backend allows. A Group's members may also name groups of the same batch
+        (nested groups, even in a cycle).
+
+        Raises what ``restore`` raises; then none of ``docs`` is stored.
+        """
+
+
+class RestoreByBatch:
+    """``restore`` as a batch of one."""
+
+    def restore(self: Storage, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
+        self.restore_many(directory, kind, [doc])
+        return self.get(directory, kind, doc["id"])
 
 
 class ReplaceByPatch:

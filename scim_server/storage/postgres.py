@@ -10,7 +10,7 @@ the group's version together, so it costs O(changed members) at any group size.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ClassVar
@@ -27,6 +27,7 @@ from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
 from . import sqlfiles
 from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .exported import Exported, exported
 from .integrity import check_violation, foreign_key_violation, unique_violation
 from .rows import (
     check_version,
@@ -111,6 +112,27 @@ SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r
 WHERE NOT EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 
+_RESTORE_COPY: dict[Kind, tuple[str, list[str]]] = {
+    "User": (
+        "COPY users (directory_id, id, user_name, user_name_key, external_id, display_name, active, "
+        "data, created, last_modified, version) FROM STDIN",
+        [*["text"] * 6, "bool", "jsonb", "timestamptz", "timestamptz", "int8"],
+    ),
+    "Group": (
+        "COPY groups (directory_id, id, display_name, display_name_key, external_id, "
+        "data, created, last_modified, version) FROM STDIN",
+        [*["text"] * 5, "jsonb", "timestamptz", "timestamptz", "int8"],
+    ),
+}
+# A member's type is looked up, not trusted: only ids of the directory's users and
+# groups (this batch's included, inserted just before) become memberships.
+_RESTORE_MEMBERS = """
+INSERT INTO memberships (directory_id, group_id, member_id, member_type)
+SELECT %(d)s, w.g, w.m, k.t FROM unnest(%(g)s::text[], %(m)s::text[]) AS w(g, m)
+JOIN (SELECT id, 'User' AS t FROM users WHERE directory_id = %(d)s AND id = ANY(%(m)s)
+      UNION ALL SELECT id, 'Group' FROM groups WHERE directory_id = %(d)s AND id = ANY(%(m)s)) k
+  ON k.id = w.m
+"""
 _UPDATE = {
     "User": """UPDATE users SET user_name = %(user_name)s, user_name_key = %(user_name_key)s,
         external_id = %(external_id)s, display_name = %(display_name)s, active = %(active)s,
@@ -252,6 +274,43 @@ class PostgresStorage(SqlStorage):
             if not members:
                 return group_resource(new_id, data, ts, ts, 1, None)
         return self.get(directory, kind, new_id)
+
+    def restore_many(self, directory: str, kind: Kind, docs: Sequence[dict[str, Any]]) -> None:
+        items = [exported(kind, doc) for doc in docs]
+        sql, types = _RESTORE_COPY[kind]
+        with self._transaction() as conn:
+            with conn.cursor().copy(sql) as copy:
+                copy.set_types(types)
+                for e in items:
+                    columns = list(_COLUMNS_OF[kind](e.data).values())
+                    copy.write_row(
+                        [directory, e.id, *columns, e.data, e.created, e.last_modified, e.version or 1]
+                    )
+            if kind == "Group":
+                self._restore_members(conn, directory, items)
+
+    @staticmethod
+    def _restore_members(conn: psycopg.Connection[Any], directory: str, groups: list[Exported]) -> None:
+        """Insert the groups' memberships. Raises InvalidValue for a member not in the directory."""
+        pairs = [(g.id, member) for g in groups for member in g.members]
+        if not pairs:
+            return
+        wanted = [m for _, m in pairs]
+        inserted = conn.execute(
+            _RESTORE_MEMBERS, {"d": directory, "g": [g for g, _ in pairs], "m": wanted}
+        ).rowcount
+        if inserted == len(pairs):
+            return
+        known = {
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM users WHERE directory_id = %(d)s AND id = ANY(%(m)s) UNION ALL "
+                "SELECT id FROM groups WHERE directory_id = %(d)s AND id = ANY(%(m)s)",
+                {"d": directory, "m": wanted},
+            )
+        }
+        missing = list(dict.fromkeys(m for m in wanted if m not in known))
+        raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
 
     def _page(
         self, kind: Kind, where: str, params: list[Any], order: str, order_params: list[Any], query: ListQuery

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from ..scim.errors import NotFound
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
-from .base import Kind, Mutator, Page, ReplaceByPatch, Resource
+from .base import Kind, Mutator, Page, ReplaceByPatch, Resource, RestoreByBatch
 from .rows import check_version, group_entry, group_resource, member_entry, user_resource
 from .sqlfilter import SqlFilterCompiler
 
@@ -23,7 +23,7 @@ TABLES: dict[Kind, str] = {"User": "users", "Group": "groups"}
 RELATED: dict[Kind, str] = {"User": "groups", "Group": "members"}
 
 
-class SqlStorage(ReplaceByPatch, ABC):
+class SqlStorage(RestoreByBatch, ReplaceByPatch, ABC):
     """A backend whose rows are (id, data, created, last_modified, version, related)."""
 
     #: ``SELECT`` of one resource by directory and id, keyed by (kind, with related).

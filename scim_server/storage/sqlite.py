@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +21,7 @@ from ..scim.errors import InvalidValue
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
 from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .exported import Exported, exported
 from .integrity import check_violation, foreign_key_violation, unique_violation
 from .rows import group_columns, iso, now, parse_time, user_columns, user_resource
 from .sqlbase import RELATED, TABLES, SqlStorage
@@ -48,6 +49,17 @@ _INSERT_GROUP = """INSERT INTO groups (directory_id, id, seq, display_name, disp
     external_id, data, created, last_modified) VALUES (:d, :id,
     (SELECT COALESCE(max(seq), 0) + 1 FROM groups WHERE directory_id = :d),
     :display_name, :display_name_key, :external_id, :data, :ts, :ts)"""
+_RESTORE_USER = _INSERT_USER.replace("created, last_modified)", "created, last_modified, version)").replace(
+    ":ts, :ts)", ":created, :modified, :version)"
+)
+_RESTORE_GROUP = _INSERT_GROUP.replace("created, last_modified)", "created, last_modified, version)").replace(
+    ":ts, :ts)", ":created, :modified, :version)"
+)
+# A member's type is looked up, not trusted: the row is only inserted when the id is a
+# User or Group of the directory.
+_RESTORE_MEMBER = """INSERT INTO memberships (directory_id, group_id, member_id, member_type)
+    SELECT ?1, ?2, id, 'User' FROM users WHERE directory_id = ?1 AND id = ?3
+    UNION ALL SELECT ?1, ?2, id, 'Group' FROM groups WHERE directory_id = ?1 AND id = ?3"""
 _UPDATE = {
     "User": """UPDATE users SET user_name = :user_name, user_name_key = :user_name_key,
         external_id = :external_id, display_name = :display_name, active = :active, data = :data
@@ -157,6 +169,44 @@ class SqliteStorage(SqlStorage):
             )
             self._add_members(conn, directory, new_id, members)
         return self.get(directory, kind, new_id)
+
+    def restore_many(self, directory: str, kind: Kind, docs: Sequence[dict[str, Any]]) -> None:
+        items = [exported(kind, doc) for doc in docs]
+        columns = _COLUMNS_OF[kind]
+        rows = [
+            {
+                "d": directory,
+                "id": e.id,
+                "data": json.dumps(e.data),
+                "created": iso(e.created),
+                "modified": iso(e.last_modified),
+                "version": e.version or 1,
+            }
+            | columns(e.data)
+            for e in items
+        ]
+        with self._transaction() as conn:
+            conn.executemany(_RESTORE_USER if kind == "User" else _RESTORE_GROUP, rows)
+            if kind == "Group":
+                self._restore_members(conn, directory, items)
+
+    @staticmethod
+    def _restore_members(conn: sqlite3.Connection, directory: str, groups: list[Exported]) -> None:
+        """Insert the groups' memberships. Raises InvalidValue for a member not in the directory."""
+        pairs = [(directory, g.id, member) for g in groups for member in g.members]
+        before = conn.total_changes
+        conn.executemany(_RESTORE_MEMBER, pairs)
+        if conn.total_changes - before == len(pairs):
+            return
+        missing = [
+            member
+            for _, group, member in pairs
+            if conn.execute(
+                "SELECT 1 FROM memberships WHERE group_id = ? AND member_id = ?", (group, member)
+            ).fetchone()
+            is None
+        ]
+        raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
 
     def _page(
         self, kind: Kind, where: str, params: list[Any], order: str, order_params: list[Any], query: ListQuery
