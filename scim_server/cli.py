@@ -13,10 +13,12 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 
@@ -25,6 +27,9 @@ from .config import Settings
 from .crd.durations import parse_duration
 from .crd.spec import validate_directory_id
 from .tokens.local import LocalTokenRegistry
+
+if TYPE_CHECKING:
+    from .storage import Storage
 
 
 class CliError(Exception):
@@ -108,6 +113,113 @@ def cmd_directories_delete(args: argparse.Namespace) -> int:
             storage.close()
     print(f"directory {name!r} deleted" + (" (data kept)" if args.keep_data else ""))
     return 0
+
+
+def cmd_directories_export(args: argparse.Namespace) -> int:
+    from .transfer.runner import TransferError, export_directory
+
+    settings = _settings(args)
+    name = _directory_name(args.name)
+    storage = _open_storage(settings)
+    try:
+        if args.filename in (None, "-"):
+            header = export_directory(storage, name, sys.stdout.write, generator=f"kubescim {__version__}")
+            sys.stdout.flush()
+        else:
+            with _atomic_file(Path(args.filename)) as out:
+                header = export_directory(storage, name, out.write, generator=f"kubescim {__version__}")
+    except TransferError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        storage.close()
+    where = "" if args.filename in (None, "-") else f" to {args.filename}"
+    print(f"exported {header.users} users and {header.groups} groups of {name!r}{where}", file=sys.stderr)
+    return 0
+
+
+def cmd_directories_import(args: argparse.Namespace) -> int:
+    from .transfer.format import LineError
+    from .transfer.runner import TransferError, existing, import_plan, read_export
+
+    settings = _settings(args)
+    name = _directory_name(args.name)
+    storage = _open_storage(settings)
+    try:
+        stats = storage.stats(name)
+        if stats.users + stats.groups and not args.merge:
+            raise CliError(
+                f"directory {name!r} already holds {stats.users} users and {stats.groups} groups: "
+                "import into an empty directory, or pass --merge to add to it"
+            )
+        found = existing(storage, name) if stats.users + stats.groups else None
+        with _input(args.filename) as lines:
+            plan = read_export(lines, found)
+        summary = {
+            "directory": name,
+            "source": plan.header.directory,
+            "users": len(plan.users),
+            "groups": len(plan.groups),
+            "dryRun": args.dry_run,
+        }
+        if not args.dry_run:
+            started = time.monotonic()
+            import_plan(storage, name, plan, _Progress(len(plan.users) + len(plan.groups), started))
+            summary["seconds"] = round(time.monotonic() - started, 3)
+    except (LineError, TransferError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        storage.close()
+    verb = "would import" if args.dry_run else "imported"
+    text = f"{verb} {summary['users']} users and {summary['groups']} groups into {name!r}"
+    _emit(summary, args.output, text + (f" in {summary['seconds']} s" if "seconds" in summary else ""))
+    return 0
+
+
+class _Progress:
+    """A progress line on stderr every ``every`` resources, with the rate so far."""
+
+    every = 10_000
+
+    def __init__(self, total: int, started: float) -> None:
+        self.total, self.started, self.reported = total, started, 0
+
+    def __call__(self, done: int) -> None:
+        if done - self.reported < self.every or done == self.total:
+            return
+        self.reported = done
+        rate = done / max(time.monotonic() - self.started, 1e-9)
+        print(f"imported {done}/{self.total} resources ({rate:,.0f}/s)", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _input(filename: str | None) -> Iterator[Iterator[str]]:
+    """The lines of FILE, or of stdin for ``-`` or no file."""
+    if filename in (None, "-"):
+        yield iter(sys.stdin)
+        return
+    try:
+        with open(str(filename), encoding="utf-8", errors="surrogateescape") as f:
+            yield iter(f)
+    except OSError as exc:
+        raise CliError(f"cannot read {filename}: {exc.strerror}") from None
+
+
+@contextmanager
+def _atomic_file(path: Path) -> Iterator[IO[str]]:
+    """A file that appears at ``path`` only once it is completely written."""
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (renamed or removed below)
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
+        )
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, path)
+    except BaseException:
+        os.unlink(handle.name)
+        raise
 
 
 def cmd_tokens_rotate(args: argparse.Namespace) -> int:
@@ -219,17 +331,21 @@ def _directory_name(name: str) -> str:
         raise CliError(str(exc)) from None
 
 
-def _check_storage(settings: Settings) -> None:
-    """Open the store once before forking workers, so a bad URL fails fast and clearly."""
+def _open_storage(settings: Settings) -> Storage:
+    """Open the configured store. Raises CliError, credentials redacted, when it cannot."""
     from .storage import open_storage
 
     try:
-        storage = open_storage(settings.effective_database_url, pool_size=1)
+        return open_storage(settings.effective_database_url, pool_size=1)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     except Exception as exc:
         raise CliError(f"cannot open storage: {type(exc).__name__}: {_redact(str(exc), settings)}") from None
-    storage.close()
+
+
+def _check_storage(settings: Settings) -> None:
+    """Open the store once before forking workers, so a bad URL fails fast and clearly."""
+    _open_storage(settings).close()
 
 
 def _redact(message: str, settings: Settings) -> str:
@@ -349,6 +465,22 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("name")
     delete.add_argument("--keep-data", action="store_true")
     delete.set_defaults(func=cmd_directories_delete)
+    export = dsub.add_parser(
+        "export", parents=[common], help="write a directory's users and groups as NDJSON"
+    )
+    export.add_argument("name")
+    export.add_argument("-f", "--filename", metavar="FILE", help="write to FILE (default: stdout)")
+    export.set_defaults(func=cmd_directories_export)
+    imp = dsub.add_parser(
+        "import", parents=[common, out], help="restore an export into a directory (same ids and times)"
+    )
+    imp.add_argument("name")
+    imp.add_argument("-f", "--filename", metavar="FILE", help="read FILE, or stdin for - (the default)")
+    imp.add_argument(
+        "--merge", action="store_true", help="add to a non-empty directory (ids and names must not clash)"
+    )
+    imp.add_argument("--dry-run", action="store_true", help="check the whole file, write nothing")
+    imp.set_defaults(func=cmd_directories_import)
 
     tokens = sub.add_parser("tokens", help="manage bearer tokens")
     tsub = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -1,0 +1,119 @@
+"""Checking a whole export before anything is written, and the order of the writes.
+
+The plan sees every line first: duplicate ids and names (case-folded, as the stores
+compare them), members that name nothing, counts that disagree with the header. Only a
+file that passes is written: users, then groups in batches where every group's member
+groups are in the same or an earlier batch (a cycle stays in one batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..scim.casefold import fold
+from ..storage.base import Kind
+from .format import Entry, Header, LineError
+
+#: Resources per write: large enough that a batch's round trips are few, small enough
+#: that a batch's memory and transaction stay modest.
+BATCH = 1000
+
+
+@dataclass(slots=True)
+class Existing:
+    """What the target directory already holds (an import with ``--merge``)."""
+
+    kinds: dict[str, Kind] = field(default_factory=dict)
+    names: set[tuple[Kind, str]] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    """The validated lines of one export, in the order to write them."""
+
+    header: Header
+    existing: Existing = field(default_factory=Existing)
+    users: list[str] = field(default_factory=list)
+    groups: list[Entry] = field(default_factory=list)
+    _kinds: dict[str, Kind] = field(default_factory=dict)
+    _lines: dict[str, int] = field(default_factory=dict)
+    _names: dict[tuple[Kind, str], int] = field(default_factory=dict)
+
+    def add(self, entry: Entry) -> None:
+        """Take one line. Raises LineError for an id or a name seen before or already stored."""
+        if entry.id in self._lines:
+            raise LineError(entry.line, f"duplicate id {entry.id!r} (first on line {self._lines[entry.id]})")
+        if entry.id in self.existing.kinds:
+            raise LineError(entry.line, f"id {entry.id!r} already exists in the target directory")
+        key = (entry.kind, fold(entry.name))
+        attribute = "userName" if entry.kind == "User" else "displayName"
+        if key in self._names:
+            raise LineError(
+                entry.line, f"duplicate {attribute} {entry.name!r} (first on line {self._names[key]})"
+            )
+        if key in self.existing.names:
+            raise LineError(entry.line, f"{attribute} {entry.name!r} already exists in the target directory")
+        self._lines[entry.id] = entry.line
+        self._kinds[entry.id] = entry.kind
+        self._names[key] = entry.line
+        if entry.kind == "User":
+            self.users.append(entry.text)
+        else:
+            self.groups.append(entry)
+
+    def finish(self, last_line: int) -> None:
+        """Check what needs every line. Raises LineError."""
+        if (len(self.users), len(self.groups)) != (self.header.users, self.header.groups):
+            raise LineError(
+                last_line,
+                f"the header announces {self.header.users} users and {self.header.groups} groups, "
+                f"the file holds {len(self.users)} and {len(self.groups)} (truncated or edited?)",
+            )
+        for group in self.groups:
+            for member, declared in group.members:
+                kind = self._kinds.get(member) or self.existing.kinds.get(member)
+                if kind is None:
+                    raise LineError(group.line, f"member {member!r} is neither in the file nor in the target")
+                if declared is not None and declared != kind:
+                    raise LineError(group.line, f"member {member!r} is a {kind}, not a {declared}")
+
+    def user_batches(self) -> Iterator[list[str]]:
+        for start in range(0, len(self.users), BATCH):
+            yield self.users[start : start + BATCH]
+
+    def group_batches(self) -> Iterator[list[str]]:
+        """Groups in batches that each only need groups of earlier batches or their own."""
+        order = nested_first(self.groups, self._kinds)
+        position = {entry.id: i for i, entry in enumerate(order)}
+        start, reach = 0, -1
+        for i, entry in enumerate(order):
+            # ``reach``: the furthest position any group so far needs as a member.
+            needed = (position.get(m, -1) for m, _ in entry.members)
+            reach = max(reach, *needed, i)
+            if reach == i and (i + 1 - start >= BATCH or i + 1 == len(order)):
+                yield [e.text for e in order[start : i + 1]]
+                start = i + 1
+
+
+def nested_first(groups: list[Entry], kinds: dict[str, Kind]) -> list[Entry]:
+    """The groups in depth-first post-order: a member group before the groups holding it,
+    except along a cycle (where no order can do that)."""
+    by_id = {g.id: g for g in groups}
+    done: set[str] = set()
+    order: list[Entry] = []
+    for root in groups:
+        if root.id in done:
+            continue
+        done.add(root.id)
+        stack = [(root, iter(root.members))]
+        while stack:
+            entry, members = stack[-1]
+            child = next((by_id[m] for m, _ in members if kinds.get(m) == "Group" and m not in done), None)
+            if child is None:
+                stack.pop()
+                order.append(entry)
+            else:
+                done.add(child.id)
+                stack.append((child, iter(child.members)))
+    return order
