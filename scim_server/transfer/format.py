@@ -76,14 +76,24 @@ def _dumps(doc: Any) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
 def resource_line(kind: Kind, resource: dict[str, Any]) -> str:
-    """The export line of a resource as the storage returned it; members in id order, so
+    """The export line of a resource as the storage returned it: ``schemas`` and ``id``
+    first, ``meta`` last, attributes in name order and members in id order between, so
     two exports of the same directory are the same text whichever backend wrote them."""
-    if kind == "User":
-        resource = {k: v for k, v in resource.items() if k != "groups"}
-    elif resource.get("members"):
-        resource = {**resource, "members": sorted(resource["members"], key=lambda m: str(m["value"]))}
-    return _dumps(resource)
+    attributes = {k: v for k, v in resource.items() if k not in NOT_ATTRIBUTES}
+    line: dict[str, Any] = {"schemas": resource["schemas"], "id": resource["id"], **_sorted(attributes)}
+    if kind == "Group" and resource.get("members"):
+        line["members"] = sorted((_sorted(m) for m in resource["members"]), key=lambda m: str(m["value"]))
+    line["meta"] = resource["meta"]
+    return _dumps(line)
 
 
 def _parse(line: int, text: str) -> Any:

@@ -3,7 +3,8 @@
 The plan sees every line first: duplicate ids and names (case-folded, as the stores
 compare them), members that name nothing, counts that disagree with the header. Only a
 file that passes is written: users, then groups in batches where every group's member
-groups are in the same or an earlier batch (a cycle stays in one batch).
+groups are in the same or an earlier batch (a cycle stays in one batch), each in file
+order, so the target lists them as the source did.
 """
 
 from __future__ import annotations
@@ -83,37 +84,14 @@ class ImportPlan:
             yield self.users[start : start + BATCH]
 
     def group_batches(self) -> Iterator[list[str]]:
-        """Groups in batches that each only need groups of earlier batches or their own."""
-        order = nested_first(self.groups, self._kinds)
-        position = {entry.id: i for i, entry in enumerate(order)}
+        """Groups in file order (so the listing order survives), cut into batches only
+        where no group before the cut has a member group after it: every batch needs
+        only groups of earlier batches or its own (nested groups, cycles)."""
+        position = {entry.id: i for i, entry in enumerate(self.groups)}
         start, reach = 0, -1
-        for i, entry in enumerate(order):
-            # ``reach``: the furthest position any group so far needs as a member.
-            needed = (position.get(m, -1) for m, _ in entry.members)
-            reach = max(reach, *needed, i)
-            if reach == i and (i + 1 - start >= BATCH or i + 1 == len(order)):
-                yield [e.text for e in order[start : i + 1]]
+        for i, entry in enumerate(self.groups):
+            # ``reach``: the furthest position a group so far needs as a member.
+            reach = max(reach, i, *(position.get(m, -1) for m, _ in entry.members))
+            if reach == i and (i + 1 - start >= BATCH or i + 1 == len(self.groups)):
+                yield [e.text for e in self.groups[start : i + 1]]
                 start = i + 1
-
-
-def nested_first(groups: list[Entry], kinds: dict[str, Kind]) -> list[Entry]:
-    """The groups in depth-first post-order: a member group before the groups holding it,
-    except along a cycle (where no order can do that)."""
-    by_id = {g.id: g for g in groups}
-    done: set[str] = set()
-    order: list[Entry] = []
-    for root in groups:
-        if root.id in done:
-            continue
-        done.add(root.id)
-        stack = [(root, iter(root.members))]
-        while stack:
-            entry, members = stack[-1]
-            child = next((by_id[m] for m, _ in members if kinds.get(m) == "Group" and m not in done), None)
-            if child is None:
-                stack.pop()
-                order.append(entry)
-            else:
-                done.add(child.id)
-                stack.append((child, iter(child.members)))
-    return order

@@ -125,6 +125,8 @@ COMMANDS_WITH_STORAGE_FLAGS = [
     ["directories", "create", "acme"],
     ["directories", "list"],
     ["directories", "delete", "acme"],
+    ["directories", "export", "acme"],
+    ["directories", "import", "acme"],
     ["tokens", "rotate", "acme"],
 ]
 

@@ -1,0 +1,254 @@
+"""``kubescim directories export`` and ``import``: round trips, and refusals that write nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scim_server import cli
+from scim_server.cli import main
+from scim_server.storage import Storage, open_storage
+
+
+@pytest.fixture
+def urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    monkeypatch.delenv("KUBESCIM_DATABASE_URL", raising=False)
+    monkeypatch.setenv("KUBESCIM_STATE_DIR", str(tmp_path / "state"))
+    return f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 'target.db'}"
+
+
+@pytest.fixture
+def source(urls: tuple[str, str]) -> Iterator[Storage]:
+    """A source directory ``acme``: two users, a group of one user and a nested group."""
+    store = open_storage(urls[0])
+    a = store.create("acme", "User", {"userName": "alice", "externalId": "a-1"})
+    store.create("acme", "User", {"userName": "bob"})
+    inner = store.create("acme", "Group", {"displayName": "inner", "members": [{"value": a["id"]}]})
+    store.create("acme", "Group", {"displayName": "outer", "members": [{"value": inner["id"]}]})
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def target(urls: tuple[str, str]) -> Iterator[Storage]:
+    store = open_storage(urls[1])
+    yield store
+    store.close()
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def exported(capsys: pytest.CaptureFixture[str], url: str) -> list[str]:
+    code, out, err = run(capsys, "directories", "export", "acme", "--database-url", url)
+    assert (code, err) == (0, "exported 2 users and 2 groups of 'acme'\n")
+    return out.splitlines()
+
+
+def write(path: Path, lines: list[str]) -> str:
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return str(path)
+
+
+def import_file(capsys: pytest.CaptureFixture[str], url: str, path: str, *flags: str) -> tuple[int, str, str]:
+    return run(capsys, "directories", "import", "acme", "-f", path, "--database-url", url, *flags)
+
+
+def assert_one_line_error(code: int, out: str, err: str, expected: str) -> None:
+    assert (code, out) == (1, "")
+    assert err.count("\n") == 1
+    assert err.startswith("error: ")
+    assert expected in err, err
+
+
+def test_export_to_a_file_then_import_from_stdin_round_trips(
+    source: Storage,
+    target: Storage,
+    urls: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = tmp_path / "acme.ndjson"
+    code, out, err = run(capsys, "directories", "export", "acme", "-f", str(path), "--database-url", urls[0])
+    assert (code, out) == (0, "")
+    assert err == f"exported 2 users and 2 groups of 'acme' to {path}\n"
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header["counts"] == {"users": 2, "groups": 2}
+    assert header["directory"] == "acme"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(path.read_text()))
+    code, out, _ = run(capsys, "directories", "import", "acme", "--database-url", urls[1], "-o", "json")
+    assert code == 0
+    summary = json.loads(out)
+    assert {k: summary[k] for k in ("directory", "source", "users", "groups", "dryRun")} == {
+        "directory": "acme",
+        "source": "acme",
+        "users": 2,
+        "groups": 2,
+        "dryRun": False,
+    }
+    assert exported(capsys, urls[1])[1:] == path.read_text().splitlines()[1:]
+
+
+def test_import_refuses_a_directory_that_is_not_empty_unless_merging(
+    source: Storage,
+    target: Storage,
+    urls: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write(tmp_path / "acme.ndjson", exported(capsys, urls[0]))
+    target.create("acme", "User", {"userName": "carol"})
+    code, out, err = import_file(capsys, urls[1], path)
+    assert_one_line_error(code, out, err, "directory 'acme' already holds 1 users and 0 groups")
+    code, out, _ = import_file(capsys, urls[1], path, "--merge")
+    assert (code, out) == (0, out)
+    assert out.startswith("imported 2 users and 2 groups into 'acme' in ")
+    assert (target.stats("acme").users, target.stats("acme").groups) == (3, 2)
+    # Merging the same file again clashes on the first id: refused before any write.
+    code, out, err = import_file(capsys, urls[1], path, "--merge")
+    assert_one_line_error(code, out, err, "line 2: id ")
+    assert "already exists in the target directory" in err
+
+
+def mutate(lines: list[str], number: int, change: dict[str, object] | str) -> list[str]:
+    """``lines`` with line ``number`` (1-based) changed or replaced."""
+    if isinstance(change, str):
+        text = change
+    else:
+        doc = json.loads(lines[number - 1])
+        doc.update(change)
+        text = json.dumps(doc)
+    return [*lines[: number - 1], text, *lines[number:]]
+
+
+BAD_FILES = {
+    "bad-json": (lambda ls: mutate(ls, 3, '{"schemas": ['), "line 3: the line is not valid JSON"),
+    "unknown-schema": (
+        lambda ls: mutate(
+            ls, 2, {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:example:x"]}
+        ),
+        "line 2: unknown schema 'urn:example:x' for a User",
+    ),
+    "duplicate-id": (
+        lambda ls: mutate(ls, 3, {"id": json.loads(ls[1])["id"]}),
+        "line 3: duplicate id",
+    ),
+    "duplicate-userName": (
+        lambda ls: mutate(ls, 3, {"userName": "ALICE"}),
+        "line 3: duplicate userName 'ALICE'",
+    ),
+    "unknown-attribute": (
+        lambda ls: mutate(ls, 2, {"shoeSize": 42}),
+        "line 2: attribute 'shoeSize' is not in",
+    ),
+    "missing-meta": (lambda ls: mutate(ls, 2, {"meta": None}), "line 2: resource"),
+    "unknown-member": (
+        lambda ls: mutate(ls, 4, {"members": [{"value": "0000dead-0000-0000-0000-000000000000"}]}),
+        "line 4: member '0000dead-0000-0000-0000-000000000000' is neither in the file nor in the target",
+    ),
+    "member-of-wrong-type": (
+        lambda ls: mutate(ls, 4, {"members": [{"value": json.loads(ls[1])["id"], "type": "Group"}]}),
+        "is a User, not a Group",
+    ),
+    "truncated": (lambda ls: ls[:-1], "the header announces 2 users and 2 groups, the file holds 2 and 1"),
+    "no-header": (lambda ls: ls[1:], "line 1: not a kubescim export"),
+    "future-version": (
+        lambda ls: mutate(ls, 1, {"version": 2}),
+        "line 1: export format version 2 is not supported",
+    ),
+    "empty": (lambda ls: [], "line 1: the input is empty"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_a_bad_file_is_refused_with_its_line_and_nothing_is_written(
+    name: str,
+    source: Storage,
+    target: Storage,
+    urls: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    edit, expected = BAD_FILES[name]
+    path = write(tmp_path / "bad.ndjson", edit(exported(capsys, urls[0])))
+    code, out, err = import_file(capsys, urls[1], path)
+    assert_one_line_error(code, out, err, expected)
+    assert (target.stats("acme").users, target.stats("acme").groups) == (0, 0)
+
+
+def test_dry_run_checks_everything_and_writes_nothing(
+    source: Storage,
+    target: Storage,
+    urls: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = write(tmp_path / "acme.ndjson", exported(capsys, urls[0]))
+    code, out, _ = import_file(capsys, urls[1], path, "--dry-run")
+    assert (code, out) == (0, "would import 2 users and 2 groups into 'acme'\n")
+    assert target.stats("acme").users == 0
+
+
+def test_a_batch_the_store_refuses_is_undone_and_named(
+    source: Storage, urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An export imported into another directory of the same database: its ids are taken."""
+    path = write(tmp_path / "acme.ndjson", exported(capsys, urls[0]))
+    code, out, err = run(capsys, "directories", "import", "copy", "-f", path, "--database-url", urls[0])
+    assert_one_line_error(code, out, err, "a resource with this id already exists")
+    assert "ids are unique across a database" in err
+    assert (source.stats("copy").users, source.stats("copy").groups) == (0, 0)
+
+
+def test_groups_refused_after_users_were_written_leave_nothing_behind(
+    source: Storage,
+    target: Storage,
+    urls: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lines = exported(capsys, urls[0])
+    # The group's id is taken by a group of another directory in the target database.
+    taken = json.loads(lines[3])
+    target.restore_many("elsewhere", "Group", [{**taken, "members": []}])
+    path = write(tmp_path / "acme.ndjson", lines)
+    code, out, err = import_file(capsys, urls[1], path)
+    assert_one_line_error(code, out, err, "the store refused groups")
+    assert (target.stats("acme").users, target.stats("acme").groups) == (0, 0)
+    assert target.stats("elsewhere").groups == 1
+
+
+def test_long_imports_report_progress_on_stderr(
+    urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_storage(urls[0])
+    for i in range(2500):
+        store.create("acme", "User", {"userName": f"u{i}"})
+    store.close()
+    path = tmp_path / "acme.ndjson"
+    run(capsys, "directories", "export", "acme", "-f", str(path), "--database-url", urls[0])
+    monkeypatch.setattr(cli._Progress, "every", 1000)
+    code, out, err = import_file(capsys, urls[1], str(path))
+    assert code == 0
+    assert [line.split(" (")[0] for line in err.splitlines()] == [
+        "imported 1000/2500 resources",
+        "imported 2000/2500 resources",
+    ]
+    assert out.startswith("imported 2500 users and 0 groups")
+
+
+def test_a_file_that_cannot_be_read_is_a_one_line_error(
+    urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = import_file(capsys, urls[1], str(tmp_path / "missing.ndjson"))
+    assert_one_line_error(code, out, err, "cannot read")
