@@ -79,11 +79,11 @@ class ImportPlan:
                 if declared is not None and declared != kind:
                     raise LineError(group.line, f"member {member!r} is a {kind}, not a {declared}")
 
-    def user_batches(self) -> Iterator[list[str]]:
-        for start in range(0, len(self.users), BATCH):
-            yield self.users[start : start + BATCH]
+    def user_batches(self, size: int = BATCH) -> Iterator[list[str]]:
+        for start in range(0, len(self.users), size):
+            yield self.users[start : start + size]
 
-    def group_batches(self) -> Iterator[list[str]]:
+    def group_batches(self, size: int = BATCH) -> Iterator[list[str]]:
         """Groups in file order (so the listing order survives), cut into batches only
         where no group before the cut has a member group after it: every batch needs
         only groups of earlier batches or its own (nested groups, cycles)."""
@@ -92,6 +92,6 @@ class ImportPlan:
         for i, entry in enumerate(self.groups):
             # ``reach``: the furthest position a group so far needs as a member.
             reach = max(reach, i, *(position.get(m, -1) for m, _ in entry.members))
-            if reach == i and (i + 1 - start >= BATCH or i + 1 == len(self.groups)):
+            if reach == i and (i + 1 - start >= size or i + 1 == len(self.groups)):
                 yield [e.text for e in self.groups[start : i + 1]]
                 start = i + 1

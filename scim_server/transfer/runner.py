@@ -22,7 +22,7 @@ from .format import Header, LineError, read_header, read_resource, resource_line
 from .plan import Existing, ImportPlan
 
 #: Resources per read while exporting; groups carry their members, so fewer per page.
-PAGE: dict[Kind, int] = {"User": 1000, "Group": 100}
+PAGE: dict[Kind, int] = {"User": 10_000, "Group": 200}
 _NAMES: tuple[tuple[Kind, str], ...] = (("User", "userName"), ("Group", "displayName"))
 #: A User is exported without ``groups`` (the groups' members say it), so not read.
 _NO_GROUPS = Projection(exclude=frozenset({(None, "groups", None)}))
@@ -104,7 +104,7 @@ def import_plan(
     ``progress`` hears the running total after each batch.
 
     Raises TransferError if the store refuses a batch; what this import wrote is then
-    deleted again, so the directory is as it was.
+    deleted again, so the directory is as it was (likewise when interrupted).
     """
     written: list[tuple[Kind, str]] = []
     batches: list[tuple[Kind, list[str]]] = [("User", b) for b in plan.user_batches()]
@@ -113,6 +113,9 @@ def import_plan(
         docs = [json.loads(text) for text in batch]
         try:
             storage.restore_many(directory, kind, docs)
+        except KeyboardInterrupt:
+            _undo(storage, directory, written, merged=bool(plan.existing.kinds))
+            raise
         except ScimError as exc:
             _undo(storage, directory, written, merged=bool(plan.existing.kinds))
             raise TransferError(
