@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import io
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -123,7 +124,7 @@ def cmd_directories_export(args: argparse.Namespace) -> int:
     storage = _open_storage(settings)
     try:
         if args.filename in (None, "-"):
-            header = export_directory(storage, name, sys.stdout.write, generator=f"kubescim {__version__}")
+            header = export_directory(storage, name, _stdout_utf8(), generator=f"kubescim {__version__}")
             sys.stdout.flush()
         else:
             with _atomic_file(Path(args.filename)) as out:
@@ -195,13 +196,31 @@ class _Progress:
 def _input(filename: str | None) -> Iterator[Iterator[str]]:
     """The lines of FILE, or of stdin for ``-`` or no file."""
     if filename in (None, "-"):
-        yield iter(sys.stdin)
+        buffer = getattr(sys.stdin, "buffer", None)
+        if buffer is None:
+            yield iter(sys.stdin)
+            return
+        # UTF-8 whatever the locale; a bad byte becomes a line error, not a traceback.
+        wrapper = io.TextIOWrapper(buffer, "utf-8", "surrogateescape")
+        try:
+            yield iter(wrapper)
+        finally:
+            wrapper.detach()  # leave sys.stdin's buffer open
         return
     try:
         with open(str(filename), encoding="utf-8", errors="surrogateescape") as f:
             yield iter(f)
     except OSError as exc:
         raise CliError(f"cannot read {filename}: {exc.strerror}") from None
+
+
+def _stdout_utf8() -> Callable[[str], object]:
+    """Write text to stdout as UTF-8 whatever the locale (an export holds any name)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        return sys.stdout.write
+    sys.stdout.flush()
+    return lambda text: buffer.write(text.encode("utf-8"))
 
 
 @contextmanager

@@ -170,6 +170,21 @@ BAD_FILES = {
 }
 
 
+def test_a_byte_that_is_not_utf8_is_refused_with_its_line(
+    source: Storage,
+    target: Storage,
+    urls: tuple[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lines = exported(capsys, urls[0])
+    path = tmp_path / "latin1.ndjson"
+    path.write_bytes("\n".join(lines).encode().replace(b'"bob"', b'"b\xf6b"') + b"\n")
+    code, out, err = import_file(capsys, urls[1], str(path))
+    assert_one_line_error(code, out, err, "line 3: the line is not valid UTF-8")
+    assert target.stats("acme").users == 0
+
+
 @pytest.mark.parametrize("name", BAD_FILES)
 def test_a_bad_file_is_refused_with_its_line_and_nothing_is_written(
     name: str,

@@ -77,7 +77,7 @@ def populate(storage: Storage, directory: str) -> None:
     storage.patch(
         directory, "User", ids[0], lambda d: {**d, "title": "Changed"}, [], if_match=None, members=False
     )
-    storage.create(directory, "User", {"userName": "plain"})
+    storage.create(directory, "User", {"userName": "zoë@exämple.com", "displayName": "Zoë 山田 \U0001f600"})
     inner = storage.create(directory, "Group", {"displayName": "inner", "externalId": "g-inner"})
     outer = storage.create(directory, "Group", {"displayName": "outer", "members": [{"value": inner["id"]}]})
     storage.patch(
