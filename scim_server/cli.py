@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import io
 import json
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -116,36 +115,48 @@ def cmd_directories_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_directories_export(args: argparse.Namespace) -> int:
-    from .transfer.runner import TransferError, export_directory
+@contextmanager
+def _directory_store(args: argparse.Namespace) -> Iterator[tuple[str, Storage]]:
+    """The directory name and the configured store of an export or import; their
+    failures (a bad line, a refused write, an unreadable file) become one-line errors."""
+    from .transfer.format import LineError
+    from .transfer.runner import TransferError
 
-    settings = _settings(args)
     name = _directory_name(args.name)
-    storage = _open_storage(settings)
+    storage = _open_storage(_settings(args))
     try:
-        if args.filename in (None, "-"):
-            header = export_directory(storage, name, _stdout_utf8(), generator=f"kubescim {__version__}")
-            sys.stdout.flush()
-        else:
-            with _atomic_file(Path(args.filename)) as out:
-                header = export_directory(storage, name, out.write, generator=f"kubescim {__version__}")
-    except TransferError as exc:
+        yield name, storage
+    except (LineError, TransferError) as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"{exc.filename or 'input'}: {exc.strerror or exc}") from None
     finally:
         storage.close()
-    where = "" if args.filename in (None, "-") else f" to {args.filename}"
+
+
+def cmd_directories_export(args: argparse.Namespace) -> int:
+    from .transfer.runner import export_directory
+    from .transfer.streams import atomic_file, stdout_utf8
+
+    generator = f"kubescim {__version__}"
+    to_stdout = args.filename in (None, "-")
+    with _directory_store(args) as (name, storage):
+        if to_stdout:
+            header = export_directory(storage, name, stdout_utf8(), generator=generator)
+            sys.stdout.flush()
+        else:
+            with atomic_file(Path(args.filename)) as out:
+                header = export_directory(storage, name, out.write, generator=generator)
+    where = "" if to_stdout else f" to {args.filename}"
     print(f"exported {header.users} users and {header.groups} groups of {name!r}{where}", file=sys.stderr)
     return 0
 
 
 def cmd_directories_import(args: argparse.Namespace) -> int:
-    from .transfer.format import LineError
-    from .transfer.runner import TransferError, existing, import_plan, read_export
+    from .transfer.runner import existing, import_plan, read_export
+    from .transfer.streams import Progress, input_lines
 
-    settings = _settings(args)
-    name = _directory_name(args.name)
-    storage = _open_storage(settings)
-    try:
+    with _directory_store(args) as (name, storage):
         stats = storage.stats(name)
         if stats.users + stats.groups and not args.merge:
             raise CliError(
@@ -153,7 +164,7 @@ def cmd_directories_import(args: argparse.Namespace) -> int:
                 "import into an empty directory, or pass --merge to add to it"
             )
         found = existing(storage, name) if stats.users + stats.groups else None
-        with _input(args.filename) as lines:
+        with input_lines(args.filename) as lines:
             plan = read_export(lines, found)
         summary = {
             "directory": name,
@@ -164,81 +175,12 @@ def cmd_directories_import(args: argparse.Namespace) -> int:
         }
         if not args.dry_run:
             started = time.monotonic()
-            import_plan(storage, name, plan, _Progress(len(plan.users) + len(plan.groups), started))
+            import_plan(storage, name, plan, Progress(len(plan.users) + len(plan.groups), started))
             summary["seconds"] = round(time.monotonic() - started, 3)
-    except (LineError, TransferError) as exc:
-        raise CliError(str(exc)) from None
-    finally:
-        storage.close()
     verb = "would import" if args.dry_run else "imported"
     text = f"{verb} {summary['users']} users and {summary['groups']} groups into {name!r}"
     _emit(summary, args.output, text + (f" in {summary['seconds']} s" if "seconds" in summary else ""))
     return 0
-
-
-class _Progress:
-    """A progress line on stderr every ``every`` resources, with the rate so far."""
-
-    every = 10_000
-
-    def __init__(self, total: int, started: float) -> None:
-        self.total, self.started, self.reported = total, started, 0
-
-    def __call__(self, done: int) -> None:
-        if done - self.reported < self.every or done == self.total:
-            return
-        self.reported = done
-        rate = done / max(time.monotonic() - self.started, 1e-9)
-        print(f"imported {done}/{self.total} resources ({rate:,.0f}/s)", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def _input(filename: str | None) -> Iterator[Iterator[str]]:
-    """The lines of FILE, or of stdin for ``-`` or no file."""
-    if filename in (None, "-"):
-        buffer = getattr(sys.stdin, "buffer", None)
-        if buffer is None:
-            yield iter(sys.stdin)
-            return
-        # UTF-8 whatever the locale; a bad byte becomes a line error, not a traceback.
-        wrapper = io.TextIOWrapper(buffer, "utf-8", "surrogateescape")
-        try:
-            yield iter(wrapper)
-        finally:
-            wrapper.detach()  # leave sys.stdin's buffer open
-        return
-    try:
-        with open(str(filename), encoding="utf-8", errors="surrogateescape") as f:
-            yield iter(f)
-    except OSError as exc:
-        raise CliError(f"cannot read {filename}: {exc.strerror}") from None
-
-
-def _stdout_utf8() -> Callable[[str], object]:
-    """Write text to stdout as UTF-8 whatever the locale (an export holds any name)."""
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        return sys.stdout.write
-    sys.stdout.flush()
-    return lambda text: buffer.write(text.encode("utf-8"))
-
-
-@contextmanager
-def _atomic_file(path: Path) -> Iterator[IO[str]]:
-    """A file that appears at ``path`` only once it is completely written."""
-    try:
-        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (renamed or removed below)
-            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-        )
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with handle:
-            yield handle
-        os.replace(handle.name, path)
-    except BaseException:
-        os.unlink(handle.name)
-        raise
 
 
 def cmd_tokens_rotate(args: argparse.Namespace) -> int:

@@ -301,16 +301,8 @@ class PostgresStorage(SqlStorage):
         ).rowcount
         if inserted == len(pairs):
             return
-        known = {
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM users WHERE directory_id = %(d)s AND id = ANY(%(m)s) UNION ALL "
-                "SELECT id FROM groups WHERE directory_id = %(d)s AND id = ANY(%(m)s)",
-                {"d": directory, "m": wanted},
-            )
-        }
-        missing = list(dict.fromkeys(m for m in wanted if m not in known))
-        raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
+        _raise_unknown_members(conn, directory, list(dict.fromkeys(wanted)))
+        raise InvalidValue("a member is listed twice for one group")  # exported() drops repeats
 
     def _page(
         self, kind: Kind, where: str, params: list[Any], order: str, order_params: list[Any], query: ListQuery
@@ -393,17 +385,7 @@ class PostgresStorage(SqlStorage):
         ).fetchone()
         if exists is None:
             raise NotFound(f"Group {group!r} not found")
-        known = {
-            r[0]
-            for r in conn.execute(
-                "SELECT id FROM users WHERE directory_id = %(d)s AND id = ANY(%(ids)s) UNION ALL "
-                "SELECT id FROM groups WHERE directory_id = %(d)s AND id = ANY(%(ids)s)",
-                {"d": directory, "ids": ids},
-            )
-        }
-        missing = [i for i in ids if i not in known]
-        if missing:
-            raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
+        _raise_unknown_members(conn, directory, ids)
 
     def _add_members(
         self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str], ts: Any
@@ -513,6 +495,21 @@ class PostgresStorage(SqlStorage):
         with self._conn() as conn, conn.transaction():
             for table in ("memberships", "groups", "users"):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = %s", (directory,))
+
+
+def _raise_unknown_members(conn: psycopg.Connection[Any], directory: str, ids: list[str]) -> None:
+    """Raise InvalidValue naming the ids that are no User or Group of the directory, if any."""
+    known = {
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM users WHERE directory_id = %(d)s AND id = ANY(%(ids)s) UNION ALL "
+            "SELECT id FROM groups WHERE directory_id = %(d)s AND id = ANY(%(ids)s)",
+            {"d": directory, "ids": ids},
+        )
+    }
+    missing = [i for i in ids if i not in known]
+    if missing:
+        raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
 
 
 def _attributes(resource: Resource) -> dict[str, Any]:

@@ -5,60 +5,68 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from scim_server import cli
 from scim_server.cli import main
 from scim_server.storage import Storage, open_storage
+from scim_server.transfer import streams
+
+
+@dataclass
+class Stores:
+    """A source store holding directory ``acme`` and an empty target store (SQLite files)."""
+
+    source: Storage
+    target: Storage
+    source_url: str
+    target_url: str
+    tmp_path: Path
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, *argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def exported(self, url: str | None = None) -> list[str]:
+        code, out, err = self.run("directories", "export", "acme", "--database-url", url or self.source_url)
+        assert (code, err) == (0, "exported 2 users and 2 groups of 'acme'\n")
+        return out.splitlines()
+
+    def write(self, lines: list[str], name: str = "acme.ndjson") -> str:
+        path = self.tmp_path / name
+        path.write_text("".join(f"{line}\n" for line in lines))
+        return str(path)
+
+    def import_file(self, path: str, *flags: str) -> tuple[int, str, str]:
+        return self.run(
+            "directories", "import", "acme", "-f", path, "--database-url", self.target_url, *flags
+        )
+
+    def counts(self, store: Storage, directory: str = "acme") -> tuple[int, int]:
+        stats = store.stats(directory)
+        return stats.users, stats.groups
 
 
 @pytest.fixture
-def urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+def stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Stores]:
+    """``acme`` in the source: two users, a group of one user and a group holding that group."""
     monkeypatch.delenv("KUBESCIM_DATABASE_URL", raising=False)
     monkeypatch.setenv("KUBESCIM_STATE_DIR", str(tmp_path / "state"))
-    return f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 'target.db'}"
-
-
-@pytest.fixture
-def source(urls: tuple[str, str]) -> Iterator[Storage]:
-    """A source directory ``acme``: two users, a group of one user and a nested group."""
-    store = open_storage(urls[0])
-    a = store.create("acme", "User", {"userName": "alice", "externalId": "a-1"})
-    store.create("acme", "User", {"userName": "bob"})
-    inner = store.create("acme", "Group", {"displayName": "inner", "members": [{"value": a["id"]}]})
-    store.create("acme", "Group", {"displayName": "outer", "members": [{"value": inner["id"]}]})
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def target(urls: tuple[str, str]) -> Iterator[Storage]:
-    store = open_storage(urls[1])
-    yield store
-    store.close()
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def exported(capsys: pytest.CaptureFixture[str], url: str) -> list[str]:
-    code, out, err = run(capsys, "directories", "export", "acme", "--database-url", url)
-    assert (code, err) == (0, "exported 2 users and 2 groups of 'acme'\n")
-    return out.splitlines()
-
-
-def write(path: Path, lines: list[str]) -> str:
-    path.write_text("".join(f"{line}\n" for line in lines))
-    return str(path)
-
-
-def import_file(capsys: pytest.CaptureFixture[str], url: str, path: str, *flags: str) -> tuple[int, str, str]:
-    return run(capsys, "directories", "import", "acme", "-f", path, "--database-url", url, *flags)
+    urls = f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 'target.db'}"
+    source, target = open_storage(urls[0]), open_storage(urls[1])
+    a = source.create("acme", "User", {"userName": "alice", "externalId": "a-1"})
+    source.create("acme", "User", {"userName": "bob"})
+    inner = source.create("acme", "Group", {"displayName": "inner", "members": [{"value": a["id"]}]})
+    source.create("acme", "Group", {"displayName": "outer", "members": [{"value": inner["id"]}]})
+    yield Stores(source, target, *urls, tmp_path, capsys)
+    source.close()
+    target.close()
 
 
 def assert_one_line_error(code: int, out: str, err: str, expected: str) -> None:
@@ -69,24 +77,23 @@ def assert_one_line_error(code: int, out: str, err: str, expected: str) -> None:
 
 
 def test_export_to_a_file_then_import_from_stdin_round_trips(
-    source: Storage,
-    target: Storage,
-    urls: tuple[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    stores: Stores, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "acme.ndjson"
-    code, out, err = run(capsys, "directories", "export", "acme", "-f", str(path), "--database-url", urls[0])
+    path = stores.tmp_path / "acme.ndjson"
+    code, out, err = stores.run(
+        "directories", "export", "acme", "-f", str(path), "--database-url", stores.source_url
+    )
     assert (code, out) == (0, "")
     assert err == f"exported 2 users and 2 groups of 'acme' to {path}\n"
     header = json.loads(path.read_text().splitlines()[0])
     assert header["counts"] == {"users": 2, "groups": 2}
     assert header["directory"] == "acme"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    assert [p.name for p in stores.tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
 
     monkeypatch.setattr("sys.stdin", io.StringIO(path.read_text()))
-    code, out, _ = run(capsys, "directories", "import", "acme", "--database-url", urls[1], "-o", "json")
+    code, out, _ = stores.run(
+        "directories", "import", "acme", "--database-url", stores.target_url, "-o", "json"
+    )
     assert code == 0
     summary = json.loads(out)
     assert {k: summary[k] for k in ("directory", "source", "users", "groups", "dryRun")} == {
@@ -96,26 +103,20 @@ def test_export_to_a_file_then_import_from_stdin_round_trips(
         "groups": 2,
         "dryRun": False,
     }
-    assert exported(capsys, urls[1])[1:] == path.read_text().splitlines()[1:]
+    assert stores.exported(stores.target_url)[1:] == path.read_text().splitlines()[1:]
 
 
-def test_import_refuses_a_directory_that_is_not_empty_unless_merging(
-    source: Storage,
-    target: Storage,
-    urls: tuple[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    path = write(tmp_path / "acme.ndjson", exported(capsys, urls[0]))
-    target.create("acme", "User", {"userName": "carol"})
-    code, out, err = import_file(capsys, urls[1], path)
+def test_import_refuses_a_directory_that_is_not_empty_unless_merging(stores: Stores) -> None:
+    path = stores.write(stores.exported())
+    stores.target.create("acme", "User", {"userName": "carol"})
+    code, out, err = stores.import_file(path)
     assert_one_line_error(code, out, err, "directory 'acme' already holds 1 users and 0 groups")
-    code, out, _ = import_file(capsys, urls[1], path, "--merge")
-    assert (code, out) == (0, out)
+    code, out, _ = stores.import_file(path, "--merge")
+    assert code == 0
     assert out.startswith("imported 2 users and 2 groups into 'acme' in ")
-    assert (target.stats("acme").users, target.stats("acme").groups) == (3, 2)
+    assert stores.counts(stores.target) == (3, 2)
     # Merging the same file again clashes on the first id: refused before any write.
-    code, out, err = import_file(capsys, urls[1], path, "--merge")
+    code, out, err = stores.import_file(path, "--merge")
     assert_one_line_error(code, out, err, "line 2: id ")
     assert "already exists in the target directory" in err
 
@@ -170,90 +171,57 @@ BAD_FILES = {
 }
 
 
-def test_a_byte_that_is_not_utf8_is_refused_with_its_line(
-    source: Storage,
-    target: Storage,
-    urls: tuple[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    lines = exported(capsys, urls[0])
-    path = tmp_path / "latin1.ndjson"
-    path.write_bytes("\n".join(lines).encode().replace(b'"bob"', b'"b\xf6b"') + b"\n")
-    code, out, err = import_file(capsys, urls[1], str(path))
+def test_a_byte_that_is_not_utf8_is_refused_with_its_line(stores: Stores) -> None:
+    path = stores.tmp_path / "latin1.ndjson"
+    path.write_bytes("\n".join(stores.exported()).encode().replace(b'"bob"', b'"b\xf6b"') + b"\n")
+    code, out, err = stores.import_file(str(path))
     assert_one_line_error(code, out, err, "line 3: the line is not valid UTF-8")
-    assert target.stats("acme").users == 0
+    assert stores.counts(stores.target) == (0, 0)
 
 
 @pytest.mark.parametrize("name", BAD_FILES)
-def test_a_bad_file_is_refused_with_its_line_and_nothing_is_written(
-    name: str,
-    source: Storage,
-    target: Storage,
-    urls: tuple[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_a_bad_file_is_refused_with_its_line_and_nothing_is_written(name: str, stores: Stores) -> None:
     edit, expected = BAD_FILES[name]
-    path = write(tmp_path / "bad.ndjson", edit(exported(capsys, urls[0])))
-    code, out, err = import_file(capsys, urls[1], path)
+    code, out, err = stores.import_file(stores.write(edit(stores.exported())))
     assert_one_line_error(code, out, err, expected)
-    assert (target.stats("acme").users, target.stats("acme").groups) == (0, 0)
+    assert stores.counts(stores.target) == (0, 0)
 
 
-def test_dry_run_checks_everything_and_writes_nothing(
-    source: Storage,
-    target: Storage,
-    urls: tuple[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    path = write(tmp_path / "acme.ndjson", exported(capsys, urls[0]))
-    code, out, _ = import_file(capsys, urls[1], path, "--dry-run")
+def test_dry_run_checks_everything_and_writes_nothing(stores: Stores) -> None:
+    code, out, _ = stores.import_file(stores.write(stores.exported()), "--dry-run")
     assert (code, out) == (0, "would import 2 users and 2 groups into 'acme'\n")
-    assert target.stats("acme").users == 0
+    assert stores.counts(stores.target) == (0, 0)
 
 
-def test_a_batch_the_store_refuses_is_undone_and_named(
-    source: Storage, urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_batch_the_store_refuses_is_undone_and_named(stores: Stores) -> None:
     """An export imported into another directory of the same database: its ids are taken."""
-    path = write(tmp_path / "acme.ndjson", exported(capsys, urls[0]))
-    code, out, err = run(capsys, "directories", "import", "copy", "-f", path, "--database-url", urls[0])
+    path = stores.write(stores.exported())
+    code, out, err = stores.run(
+        "directories", "import", "copy", "-f", path, "--database-url", stores.source_url
+    )
     assert_one_line_error(code, out, err, "a resource with this id already exists")
     assert "ids are unique across a database" in err
-    assert (source.stats("copy").users, source.stats("copy").groups) == (0, 0)
+    assert stores.counts(stores.source, "copy") == (0, 0)
 
 
-def test_groups_refused_after_users_were_written_leave_nothing_behind(
-    source: Storage,
-    target: Storage,
-    urls: tuple[str, str],
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    lines = exported(capsys, urls[0])
+def test_groups_refused_after_users_were_written_leave_nothing_behind(stores: Stores) -> None:
+    lines = stores.exported()
     # The group's id is taken by a group of another directory in the target database.
-    taken = json.loads(lines[3])
-    target.restore_many("elsewhere", "Group", [{**taken, "members": []}])
-    path = write(tmp_path / "acme.ndjson", lines)
-    code, out, err = import_file(capsys, urls[1], path)
+    stores.target.restore_many("elsewhere", "Group", [{**json.loads(lines[3]), "members": []}])
+    code, out, err = stores.import_file(stores.write(lines))
     assert_one_line_error(code, out, err, "the store refused groups")
-    assert (target.stats("acme").users, target.stats("acme").groups) == (0, 0)
-    assert target.stats("elsewhere").groups == 1
+    assert stores.counts(stores.target) == (0, 0)
+    assert stores.counts(stores.target, "elsewhere") == (0, 1)
 
 
-def test_long_imports_report_progress_on_stderr(
-    urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = open_storage(urls[0])
+def test_long_imports_report_progress_on_stderr(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
+    stores.source.delete_directory("acme")
     for i in range(2500):
-        store.create("acme", "User", {"userName": f"u{i}"})
-    store.close()
-    path = tmp_path / "acme.ndjson"
-    run(capsys, "directories", "export", "acme", "-f", str(path), "--database-url", urls[0])
-    monkeypatch.setattr(cli._Progress, "every", 1000)
-    code, out, err = import_file(capsys, urls[1], str(path))
+        stores.source.create("acme", "User", {"userName": f"u{i}"})
+    path = str(stores.tmp_path / "big.ndjson")
+    stores.run("directories", "export", "acme", "-f", path, "--database-url", stores.source_url)
+    monkeypatch.setattr(streams.Progress, "every", 1000)
+    code, out, err = stores.import_file(path)
     assert code == 0
     assert [line.split(" (")[0] for line in err.splitlines()] == [
         "imported 1000/2500 resources",
@@ -262,8 +230,14 @@ def test_long_imports_report_progress_on_stderr(
     assert out.startswith("imported 2500 users and 0 groups")
 
 
-def test_a_file_that_cannot_be_read_is_a_one_line_error(
-    urls: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = import_file(capsys, urls[1], str(tmp_path / "missing.ndjson"))
-    assert_one_line_error(code, out, err, "cannot read")
+def test_a_file_that_cannot_be_read_is_a_one_line_error(stores: Stores) -> None:
+    code, out, err = stores.import_file(str(stores.tmp_path / "missing.ndjson"))
+    assert_one_line_error(code, out, err, "missing.ndjson: No such file or directory")
+
+
+def test_an_export_that_cannot_be_written_is_a_one_line_error(stores: Stores) -> None:
+    path = str(stores.tmp_path / "no-such-dir" / "acme.ndjson")
+    code, out, err = stores.run(
+        "directories", "export", "acme", "-f", path, "--database-url", stores.source_url
+    )
+    assert_one_line_error(code, out, err, "No such file or directory")
