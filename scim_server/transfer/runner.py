@@ -109,21 +109,22 @@ def import_plan(
     written: list[tuple[Kind, str]] = []
     batches: list[tuple[Kind, list[str]]] = [("User", b) for b in plan.user_batches()]
     batches += [("Group", b) for b in plan.group_batches()]
-    for kind, batch in batches:
-        docs = [json.loads(text) for text in batch]
-        try:
+    merged = bool(plan.existing.kinds)
+    try:
+        for kind, batch in batches:
+            docs = [json.loads(text) for text in batch]
             storage.restore_many(directory, kind, docs)
-        except KeyboardInterrupt:
-            _undo(storage, directory, written, merged=bool(plan.existing.kinds))
-            raise
-        except ScimError as exc:
-            _undo(storage, directory, written, merged=bool(plan.existing.kinds))
-            raise TransferError(
-                f"the store refused {kind.lower()}s {docs[0]['id']}..{docs[-1]['id']}: {exc.detail}; "
-                f"nothing was imported{_hint(exc)}"
-            ) from None
-        written.extend((kind, d["id"]) for d in docs)
-        progress(len(written))
+            written.extend((kind, d["id"]) for d in docs)
+            progress(len(written))
+    except ScimError as exc:
+        _undo(storage, directory, written, merged=merged)
+        raise TransferError(
+            f"the store refused {kind.lower()}s {docs[0]['id']}..{docs[-1]['id']}: {exc.detail}; "
+            f"nothing was imported{_hint(exc)}"
+        ) from None
+    except KeyboardInterrupt:
+        _undo(storage, directory, written, merged=merged)
+        raise
     return len(written)
 
 
