@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 from scim_server.cli import main
 from scim_server.storage import Storage, open_storage
 from scim_server.transfer import streams
+from scim_server.transfer.runner import TransferError, export_directory
+from scim_server.transfer.streams import atomic_file
 
 
 @dataclass
@@ -241,3 +244,28 @@ def test_an_export_that_cannot_be_written_is_a_one_line_error(stores: Stores) ->
         "directories", "export", "acme", "-f", path, "--database-url", stores.source_url
     )
     assert_one_line_error(code, out, err, "No such file or directory")
+
+
+class WrittenMeanwhile:
+    """A store that another writer changes after the export has read the counts."""
+
+    def __init__(self, store: Storage) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    def stats(self, directory: str) -> object:
+        stats = self.store.stats(directory)
+        self.store.create(directory, "User", {"userName": f"latecomer-{uuid.uuid4()}"})
+        return stats
+
+
+def test_an_export_that_saw_the_directory_change_fails_and_leaves_no_file(stores: Stores) -> None:
+    out = io.StringIO()
+    with pytest.raises(TransferError, match="directory 'acme' changed while it was exported"):
+        export_directory(WrittenMeanwhile(stores.source), "acme", out.write, generator="test")  # type: ignore[arg-type]
+    path = stores.tmp_path / "acme.ndjson"
+    with pytest.raises(TransferError), atomic_file(path) as f:
+        export_directory(WrittenMeanwhile(stores.source), "acme", f.write, generator="test")  # type: ignore[arg-type]
+    assert list(stores.tmp_path.glob("*acme.ndjson*")) == []
