@@ -19,7 +19,7 @@ from .api.ops import bp as ops_bp
 from .api.scim_routes import bp as scim_bp
 from .api.state import EXTENSION, ServerState
 from .config import Settings
-from .scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError
+from .scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
 from .storage import Storage, open_storage
 from .tokens.factory import open_token_registry
 from .tokens.registry import TokenRegistry
@@ -105,6 +105,8 @@ def _install_hooks(app: Flask, settings: Settings) -> None:
     @app.errorhandler(ScimError)
     def _scim_error(error: ScimError) -> Response:
         headers = {"WWW-Authenticate": _WWW_AUTHENTICATE} if error.status == 401 else None
+        if isinstance(error, ServiceUnavailable):
+            headers = error.headers  # 503 and 429 say when to retry
         return error_response(error, headers)
 
     @app.errorhandler(HTTPException)
