@@ -56,7 +56,11 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     logs.configure(settings.log_format, settings.log_level)
     if storage is None:
-        storage = open_storage(settings.effective_database_url, pool_size=settings.pool_size)
+        storage = open_storage(
+            settings.effective_database_url,
+            pool_size=settings.pool_size,
+            write_rate=settings.storage_write_rate,
+        )
     if tokens is None:
         tokens = open_token_registry(settings)
     app.extensions[EXTENSION] = ServerState(settings, storage, tokens)

@@ -51,8 +51,8 @@ def _age(obj: dict[str, Any]) -> timedelta:
 class Claims:
     """Claim objects of one namespace."""
 
-    def __init__(self, objects: ObjectApi, cache: ResourceCache) -> None:
-        self.objects, self.cache = objects, cache
+    def __init__(self, objects: ObjectApi, cache: ResourceCache, grace: timedelta = GRACE) -> None:
+        self.objects, self.cache, self.grace = objects, cache, grace
 
     def take(self, directory: str, kind: Kind, value: str, id: str) -> str:
         """Claim ``value`` for resource ``id``; return the claim's name. Raises Uniqueness."""
@@ -105,7 +105,7 @@ class Claims:
             resource = self._resource(directory, owner[0], owner[1])
             if resource is not None and resource.key == fold(value):
                 return False
-        return _age(claim) > GRACE
+        return _age(claim) > self.grace
 
     def _remove(self, name: str, claim: dict[str, Any]) -> None:
         uid = (claim.get("metadata") or {}).get("uid")
@@ -121,7 +121,7 @@ class Claims:
             metadata = claim.get("metadata") or {}
             directory = (metadata.get("labels") or {}).get(LABEL_DIRECTORY, "")
             owner = claim_owner(self.objects.flavour, claim)
-            if owner is None or _age(claim) <= GRACE:
+            if owner is None or _age(claim) <= self.grace:
                 continue
             resource = self._resource(directory, owner[0], owner[1])
             if resource is None or claim_name(directory, owner[0], resource.key) != metadata.get("name"):

@@ -37,6 +37,10 @@ class Stale(Exception):
     """A write carried an outdated resourceVersion (or the object is gone)."""
 
 
+class Refused(Exception):
+    """RBAC does not grant the verb (403)."""
+
+
 class Gone(Exception):
     """A watch's resourceVersion fell out of the API server's history: list again."""
 
@@ -145,7 +149,9 @@ class ObjectApi:
         return result
 
     # -- writes ---------------------------------------------------------------------------
-    def _write(self, call: Callable[[], Any], conflict: type[Exception]) -> dict[str, Any]:
+    def _write(
+        self, call: Callable[[], Any], conflict: type[Exception], *, refusable: bool = False
+    ) -> dict[str, Any]:
         for attempt in range(THROTTLE_RETRIES + 1):
             self.limiter.acquire()
             try:
@@ -158,6 +164,8 @@ class ObjectApi:
                     raise conflict() from None
                 if exc.status == 404:
                     raise Stale() from None
+                if exc.status == 403 and refusable:
+                    raise Refused() from None
                 if exc.status == 422:
                     raise ServiceUnavailable(
                         f"the API server refused the object ({describe(exc)})", 5
@@ -225,7 +233,16 @@ class ObjectApi:
         return True
 
     def delete_collection(self, selector: str) -> None:
-        """Delete every object ``selector`` matches (one request)."""
+        """Delete every object ``selector`` matches: one request where RBAC grants
+        ``deletecollection``, else one per object."""
+        try:
+            self._delete_all(selector)
+        except Refused:
+            objects, _ = self.list_all(selector)
+            for obj in objects:
+                self.delete(obj["metadata"]["name"])
+
+    def _delete_all(self, selector: str) -> None:
         self._write(
             lambda: self._delete_collection(
                 self.namespace,
@@ -234,4 +251,5 @@ class ObjectApi:
                 _request_timeout=REQUEST_TIMEOUT,
             ),
             Stale,
+            refusable=True,
         )

@@ -9,6 +9,7 @@ object. See docs/storage-configmaps.md for the capacity this gives.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import random
@@ -17,7 +18,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Final
+
+from kubernetes import client
 
 from ...crd.client import api_client, describe
 from ...scim.casefold import fold
@@ -39,7 +43,7 @@ from ..rows import (
     user_resource,
 )
 from .cache import DirectoryIndex, ResourceCache
-from .claims import Claims
+from .claims import GRACE, Claims
 from .memquery import run_query
 from .objectapi import AlreadyExists, ObjectApi, Stale
 from .objects import (
@@ -71,7 +75,8 @@ class KubeStorage(ReplaceByPatch):
 
     ``flavour`` is ``ConfigMap`` or ``Secret`` (same code path). ``write_rate`` bounds
     this process's writes per second; ``max_group_members`` and ``max_object_bytes``
-    are refused with a clear error before anything is sent.
+    are refused with a clear error before anything is sent. ``configuration`` is the
+    Kubernetes client's (default: in-cluster, else ``$KUBECONFIG``).
     """
 
     def __init__(
@@ -84,17 +89,19 @@ class KubeStorage(ReplaceByPatch):
         max_object_bytes: int = 256 * 1024,
         pool_size: int = 4,
         watch_seconds: int = 30,
+        claim_grace: timedelta = GRACE,
+        configuration: client.Configuration | None = None,
     ) -> None:
         self.namespace, self.flavour = namespace, flavour
         self.max_group_members, self.max_object_bytes = max_group_members, max_object_bytes
         limiter = WriteLimiter(write_rate, burst=max(1, int(write_rate)))
-        self._api = api_client(pool_size + 1)
-        self._watch_api = api_client(1)
+        self._api = _client(configuration, pool_size + 1)
+        self._watch_api = _client(configuration, 1)
         self.objects = ObjectApi(self._api, namespace, flavour, limiter)
         self.cache = ResourceCache(
             ObjectApi(self._watch_api, namespace, flavour, limiter), flavour, watch_seconds
         )
-        self.claims = Claims(self.objects, self.cache)
+        self.claims = Claims(self.objects, self.cache, claim_grace)
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self.cache.start()
         threading.Thread(target=self._sweep_when_ready, name="kubescim-claim-sweep", daemon=True).start()
@@ -407,6 +414,14 @@ class KubeStorage(ReplaceByPatch):
             except NotFound:
                 continue
         return purged
+
+
+def _client(configuration: client.Configuration | None, pool_size: int) -> client.ApiClient:
+    if configuration is None:
+        return api_client(pool_size)
+    copied = copy.deepcopy(configuration)
+    copied.connection_pool_maxsize = pool_size
+    return client.ApiClient(copied)
 
 
 _MEMBERS_ATTR = group_type().schema.attributes["members"]
