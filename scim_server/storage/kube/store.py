@@ -219,14 +219,16 @@ class KubeStorage(ReplaceByPatch):
         data = {k: v for k, v in doc.items() if k not in ("id", "meta", "schemas", "groups")}
         created = iso(parse_time(meta["created"])) if meta.get("created") else iso(now())
         modified = iso(parse_time(meta["lastModified"])) if meta.get("lastModified") else created
-        return self._insert(directory, kind, check_id(str(doc.get("id", ""))), data, created, modified)
+        id = check_id(str(doc.get("id", "")))
+        self._ready()
+        if self.cache.lookup(directory, kind, id) or self._fetch(directory, kind, id):
+            raise Uniqueness("a resource with this id already exists")
+        return self._insert(directory, kind, id, data, created, modified)
 
     def _insert(
         self, directory: str, kind: Kind, id: str, doc: dict[str, Any], created: str, modified: str
     ) -> Resource:
         self._ready()
-        if self.cache.lookup(directory, kind, id) or self._fetch(directory, kind, id):
-            raise Uniqueness("a resource with this id already exists")
         members = tuple(dict.fromkeys(m["value"] for m in doc.get("members") or []))
         data = {k: v for k, v in doc.items() if k != "members"}
         self._check_members(directory, members, ())
