@@ -276,3 +276,22 @@ def test_storage_is_not_ready_until_it_could_list(
         assert not storage.cache.ready.wait(1.0)
     finally:
         storage.close()
+
+
+def test_a_lost_claim_is_restored_at_start_up(
+    store: KubeStorage, kube_api: k8s.ApiClient, namespace: str
+) -> None:
+    """Objects restored from a backup lose their claims (the owner uids changed, so the
+    garbage collector removes them): the next process to start claims the names again."""
+    store.create(DIR, "User", {"userName": "kept"})
+    k8s.CoreV1Api(kube_api).delete_namespaced_config_map(claim_name(DIR, "User", "kept"), namespace)
+    restarted = KubeStorage(namespace, write_rate=200.0)
+    try:
+        eventually(
+            lambda: config_map(kube_api, namespace, claim_name(DIR, "User", "kept")),
+            what="the start-up sweep claiming the name again",
+        )
+        with pytest.raises(Uniqueness):
+            restarted.create(DIR, "User", {"userName": "KEPT"})
+    finally:
+        restarted.close()

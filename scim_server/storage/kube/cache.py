@@ -88,6 +88,11 @@ class ResourceCache:
         with self.lock:
             return self._dirs.setdefault(directory, DirectoryIndex())
 
+    def entries(self) -> list[Entry]:
+        """Every resource held, as a list (a snapshot)."""
+        with self.lock:
+            return list(self._entries.values())
+
     def lookup(self, directory: str, kind: Kind, id: str) -> Entry | None:
         with self.lock:
             index = self._dirs.get(directory)

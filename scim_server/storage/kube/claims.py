@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from ...crd.client import describe
 from ...scim.casefold import fold
+from ...scim.errors import Uniqueness
 from ..base import Kind
 from ..integrity import unique_violation
 from .cache import ResourceCache
@@ -112,11 +113,21 @@ class Claims:
         with contextlib.suppress(Stale):  # replaced meanwhile: the next attempt finds out whose
             self.objects.delete(name, uid=uid)
 
-    def sweep(self) -> int:
-        """Remove stale claims and give owned-less live ones their owner. Returns how many
-        claims were removed."""
+    def sweep(self) -> tuple[int, int]:
+        """Remove stale claims, give owner-less live ones their owner, and claim the names
+        of resources that lost theirs (objects restored from a backup: their claims'
+        owner uids no longer exist, so the garbage collector removed them). Returns how
+        many claims were removed and how many restored."""
         removed = 0
         claims, _ = self.objects.list_all(CLAIM_SELECTOR)
+        present = {(c.get("metadata") or {}).get("name") for c in claims}
+        restored = 0
+        for entry in self.cache.entries():
+            if claim_name(entry.directory, entry.kind, entry.key) not in present:
+                with contextlib.suppress(Uniqueness):
+                    self.take(entry.directory, entry.kind, entry.key, entry.id)
+                    self.own(entry.directory, entry, entry.key)
+                    restored += 1
         for claim in claims:
             metadata = claim.get("metadata") or {}
             directory = (metadata.get("labels") or {}).get(LABEL_DIRECTORY, "")
@@ -129,4 +140,4 @@ class Claims:
                 removed += 1
             elif not metadata.get("ownerReferences"):
                 self.own(directory, resource, resource.key)
-        return removed
+        return removed, restored

@@ -125,9 +125,9 @@ class KubeStorage(ReplaceByPatch):
         if not self.cache.ready.wait(300):
             return
         try:
-            removed = self.claims.sweep()
-            if removed:
-                log.info("removed %d stale name claims", removed)
+            removed, restored = self.claims.sweep()
+            if removed or restored:
+                log.info("name claims: %d stale removed, %d restored", removed, restored)
         except Exception as exc:
             log.warning("name claim sweep failed (%s)", describe(exc))
 
