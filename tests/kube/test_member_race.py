@@ -6,22 +6,11 @@ from __future__ import annotations
 
 from scim_server.storage import open_storage
 from tests.support.live_server import live_server
-from tests.support.member_race import add_members_concurrently, members_of, seed_users
-from tests.support.waiting import eventually
-
-MEMBERS = 1000
+from tests.support.member_race import assert_no_member_lost
 
 
 def test_sixteen_writers_add_a_thousand_members_to_a_config_map_group(namespace: str) -> None:
     url = f"configmaps://{namespace}"
     # The write limit is raised: this test is about lost updates, not about throttling.
     with live_server(url, workers=2, env={"KUBESCIM_STORAGE_WRITE_RATE": "200"}) as server:
-        storage = open_storage(url, write_rate=500.0, pool_size=8)
-        try:
-            users = seed_users(storage, server.directory, MEMBERS)
-        finally:
-            storage.close()
-        race = add_members_concurrently(server, users)
-        assert not {s: n for s, n in race.statuses.items() if s >= 500}, race.statuses
-        assert set(race.statuses) <= {204, 429}, race.statuses
-        eventually(lambda: members_of(server, race.group) == set(users), what="all 1,000 members present")
+        assert_no_member_lost(server, open_storage(url, write_rate=500.0, pool_size=8))

@@ -11,6 +11,7 @@ import requests
 from scim_server.scim.schemas import PATCH_SCHEMA
 from scim_server.storage import Storage
 from tests.support.live_server import LiveServer
+from tests.support.waiting import eventually
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,17 @@ def members_of(server: LiveServer, group: str) -> set[str]:
     )
     answer.raise_for_status()
     return {m["value"] for m in answer.json().get("members", [])}
+
+
+def assert_no_member_lost(server: LiveServer, storage: Storage, members: int = 1000) -> None:
+    """Seed ``members`` users through ``storage``, race 16 writers adding them to one group
+    through ``server``; assert no answer was 5xx (or other than 204 and 429) and, once the
+    server's workers agree, every member is present."""
+    try:
+        users = seed_users(storage, server.directory, members)
+    finally:
+        storage.close()
+    race = add_members_concurrently(server, users)
+    assert not {s: n for s, n in race.statuses.items() if s >= 500}, race.statuses
+    assert set(race.statuses) <= {204, 429}, race.statuses
+    eventually(lambda: members_of(server, race.group) == set(users), what="all members present")
