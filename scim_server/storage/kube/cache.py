@@ -188,3 +188,10 @@ class ResourceCache:
                 version = (obj.get("metadata") or {}).get("resourceVersion") or version
                 if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
                     self._apply(event["type"], obj)
+                elif event.get("type") == "BOOKMARK":
+                    self._prune(version)
+
+    def _prune(self, version: str) -> None:
+        """Forget deletions the watch has passed: no event older than them can come now."""
+        with self.lock:
+            self._deleted = {n: v for n, v in self._deleted.items() if _newer(v, version)}
