@@ -19,7 +19,7 @@ from .api.ops import bp as ops_bp
 from .api.scim_routes import bp as scim_bp
 from .api.state import EXTENSION, ServerState
 from .config import Settings
-from .scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError
+from .scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
 from .storage import Storage, open_storage
 from .tokens.factory import open_token_registry
 from .tokens.registry import TokenRegistry
@@ -56,7 +56,11 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     logs.configure(settings.log_format, settings.log_level)
     if storage is None:
-        storage = open_storage(settings.effective_database_url, pool_size=settings.pool_size)
+        storage = open_storage(
+            settings.effective_database_url,
+            pool_size=settings.pool_size,
+            write_rate=settings.storage_write_rate,
+        )
     if tokens is None:
         tokens = open_token_registry(settings)
     app.extensions[EXTENSION] = ServerState(settings, storage, tokens)
@@ -105,6 +109,8 @@ def _install_hooks(app: Flask, settings: Settings) -> None:
     @app.errorhandler(ScimError)
     def _scim_error(error: ScimError) -> Response:
         headers = {"WWW-Authenticate": _WWW_AUTHENTICATE} if error.status == 401 else None
+        if isinstance(error, ServiceUnavailable):
+            headers = error.headers  # 503 and 429 say when to retry
         return error_response(error, headers)
 
     @app.errorhandler(HTTPException)

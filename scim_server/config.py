@@ -31,11 +31,24 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description=(
-            "storage: sqlite:///PATH or postgresql://user:pass@host/db; "
-            "unset: sqlite:///<state dir>/kubescim.db"
+            "storage: sqlite:///PATH, postgresql://user:pass@host/db, or configmaps://NAMESPACE "
+            "(secrets://NAMESPACE) to keep a small directory in the cluster itself "
+            "(docs/storage-configmaps.md); unset: sqlite:///<state dir>/kubescim.db"
         ),
     )
-    pool_size: int = Field(default=4, ge=1, le=100, description="PostgreSQL connections per server process")
+    pool_size: int = Field(
+        default=4, ge=1, le=100, description="PostgreSQL (or Kubernetes API) connections per server process"
+    )
+    storage_write_rate: float = Field(
+        default=20.0,
+        gt=0,
+        le=1000,
+        description=(
+            "configmaps:// and secrets:// storage: most writes per second per server process (bursts "
+            "of as many); a write queued longer than 10 s is answered 429 with Retry-After, and the "
+            "API server's own 429 Retry-After is honoured"
+        ),
+    )
     tokens_file: Path | None = Field(
         default=None,
         description=(

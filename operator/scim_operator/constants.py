@@ -30,3 +30,10 @@ REASON_DATA_RETAINED: Final = "DataRetained"
 REASON_DIRECTORIES_EXIST: Final = "DirectoriesExist"
 REASON_STORAGE_UNAVAILABLE: Final = "StorageUnavailable"
 REASON_INACTIVE_DELETED: Final = "InactiveUsersDeleted"
+REASON_NEAR_CAPACITY: Final = "NearCapacity"
+REASON_WITHIN_CAPACITY: Final = "WithinCapacity"
+CAPACITY_SHARE: Final = 0.8
+"""A directory past this share of its maximum users gets ``CapacityWarning``."""
+KUBE_STORAGE_MAX_USERS: Final = 2000
+"""The maximum users per directory when storage is ConfigMaps or Secrets
+(docs/storage-configmaps.md) and neither the spec nor the operator sets one."""

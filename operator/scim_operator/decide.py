@@ -265,3 +265,37 @@ def conditions_for(
     for type_, ok, why, message in updates:
         conditions = d.set_condition(conditions, type_, ok, why, message, generation, now)
     return conditions
+
+
+def max_users(spec: Mapping[str, Any], default: int | None) -> int | None:
+    """The directory's maximum users: ``spec.maxUsers``, else the operator's default."""
+    value = spec.get("maxUsers")
+    return int(value) if isinstance(value, int) and value > 0 else default
+
+
+def capacity_conditions(
+    conditions: list[dict[str, Any]],
+    users: int | None,
+    maximum: int | None,
+    generation: int | None,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], Event | None]:
+    """``conditions`` with ``CapacityWarning`` set from the user count (removed when no
+    maximum applies), and the Warning Event to post when it has just turned true."""
+    if maximum is None or users is None:
+        return [x for x in conditions if x.get("type") != n.CAPACITY_WARNING], None
+    share = users / maximum
+    near = share > c.CAPACITY_SHARE
+    if near:
+        message = (
+            f"{users} users: {share:.0%} of this directory's maximum of {maximum} "
+            "(spec.maxUsers, else the operator's maxUsers); ConfigMap storage slows and loads "
+            "the cluster's etcd beyond it: move the directory to PostgreSQL"
+        )
+    else:
+        message = f"{users} of at most {maximum} users ({share:.0%})"
+    reason = c.REASON_NEAR_CAPACITY if near else c.REASON_WITHIN_CAPACITY
+    previous = next((x for x in conditions if x.get("type") == n.CAPACITY_WARNING), None)
+    updated = d.set_condition(conditions, n.CAPACITY_WARNING, near, reason, message, generation, now)
+    turned = near and (previous is None or previous.get("status") != "True")
+    return updated, (("Warning", c.REASON_NEAR_CAPACITY, message) if turned else None)

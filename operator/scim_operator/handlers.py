@@ -232,4 +232,5 @@ def make_reconciler(op: OperatorSettings, api: client.ApiClient) -> Reconciler:
         workers=op.max_workers,
         backoff_seconds=op.backoff_seconds,
         resync_seconds=op.resync_seconds,
+        max_users=op.effective_max_users(),
     )

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from kubernetes.client.exceptions import ApiException
@@ -28,7 +29,7 @@ from scim_server.storage import Storage
 from . import constants as c
 from . import desired as d
 from . import events, kube
-from .decide import Context, IdClaim, id_conflict
+from .decide import Context, IdClaim, capacity_conditions, id_conflict, max_users
 from .directory import Clients, reconcile_directory, stats_status
 from .tokens import Event
 
@@ -59,6 +60,7 @@ class Reconciler:
     workers: int = 32
     backoff_seconds: float = 10.0
     resync_seconds: float = 60.0
+    max_users: int | None = None
     executor: ThreadPoolExecutor = field(init=False)
     locks: defaultdict[tuple[str, str], threading.Lock] = field(
         default_factory=lambda: defaultdict(threading.Lock)
@@ -110,6 +112,8 @@ class Reconciler:
                 status.update(stats_status(self.storage, merged))
             except Exception as exc:
                 log.warning("cannot read stats of %s/%s: %s", namespace, name, type(exc).__name__)
+            else:
+                outcome.events.extend(self._capacity(body, status))
         if status:
             kube.write(
                 self.clients.custom.patch_namespaced_custom_object_status,
@@ -121,6 +125,18 @@ class Reconciler:
                 {"status": status},
             )
         events.post(self.clients.core, body, outcome.events)
+
+    def _capacity(self, body: dict[str, Any], status: dict[str, Any]) -> list[Event]:
+        """Set ``CapacityWarning`` in ``status`` (when it changes); the Event when it turns on."""
+        before = body.get("status") or {}
+        conditions = list(status.get("conditions") or before.get("conditions") or [])
+        users = status.get("users", before.get("users"))
+        maximum = max_users(body.get("spec") or {}, self.max_users)
+        generation = body["metadata"].get("generation")
+        updated, event = capacity_conditions(conditions, users, maximum, generation, datetime.now(UTC))
+        if updated != conditions:
+            status["conditions"] = updated
+        return [event] if event is not None else []
 
     def _purge_inactive(self, body: dict[str, Any], status: dict[str, Any]) -> list[Event]:
         """``inactiveUsers: Delete``: remove the users the IdP deactivated."""

@@ -55,6 +55,15 @@ class OperatorSettings(BaseSettings):
             "deletionPolicy is Delete waits (finalizer kept) until it is set"
         ),
     )
+    max_users: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "a directory's maximum users (spec.maxUsers overrides it per directory); past 80% its "
+            "CapacityWarning condition turns True (and a Warning Event is posted); unset: 2000 with "
+            "configmaps:// or secrets:// storage, none otherwise"
+        ),
+    )
     resync_seconds: float = Field(
         default=60.0, gt=0, description="how often each directory is re-checked (drift, rotation, counts)"
     )
@@ -108,6 +117,14 @@ class OperatorSettings(BaseSettings):
             renew_deadline=self.lease_renew_deadline_seconds,
             retry=self.lease_retry_seconds,
         )
+
+    def effective_max_users(self) -> int | None:
+        """The configured maximum, else ConfigMap storage's documented capacity."""
+        if self.max_users is not None:
+            return self.max_users
+        if (self.database_url or "").startswith(("configmaps://", "secrets://")):
+            return c.KUBE_STORAGE_MAX_USERS
+        return None
 
     def route(self) -> RouteConfig:
         return RouteConfig(

@@ -28,6 +28,7 @@ ROUTE_READY: Final = "RouteReady"
 ORGANIZATION_READY: Final = "OrganizationReady"
 SUSPENDED: Final = "Suspended"
 DELETION_BLOCKED: Final = "DeletionBlocked"
+CAPACITY_WARNING: Final = "CapacityWarning"
 
 
 def labels(name: str, dir_id: str) -> dict[str, str]:

@@ -1,13 +1,13 @@
 """In-memory evaluation of value filters (``emails[type eq "work"]``) for PATCH.
 
-Queries never come here: storage compiles list filters to SQL. This only selects
-entries of one multi-valued attribute of one resource.
+The SQL backends compile list filters to SQL; this selects entries of one multi-valued
+attribute of one resource (PATCH), and compares one value (the in-memory backends' lists).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .casefold import fold
@@ -24,9 +24,10 @@ def _comparable(attr: Attribute, value: Any) -> Any:
     if isinstance(value, str):
         if attr.type == "dateTime":
             try:
-                return datetime.fromisoformat(value)
+                parsed = datetime.fromisoformat(value)
             except ValueError:
                 return value
+            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
         if not attr.case_exact:
             return fold(value)
     return value
@@ -136,3 +137,14 @@ def equality_template(parent: Attribute, node: Filter) -> dict[str, Any] | None:
             return None
         out[sub.name] = term.value
     return out
+
+
+def value_matches(attr: Attribute, actual: Any, node: Compare | Present) -> bool:
+    """Whether one value of ``attr`` satisfies a comparison or ``pr`` (SQL's semantics:
+    an empty string is not present, a missing value is ``ne`` anything)."""
+    if isinstance(node, Present):
+        return _present(actual)
+    expected = node.value
+    if expected is not None and attr.type == "boolean" and isinstance(expected, str):
+        expected = expected.lower() == "true"
+    return _compare(attr, actual, node.op, expected, _comparable(attr, expected))

@@ -5,8 +5,12 @@ from __future__ import annotations
 from .base import DirectoryStats, Kind, Page, Resource, Storage
 
 
-def open_storage(url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> Storage:
-    """Open the backend a database URL names: ``sqlite:///path`` or ``postgresql://...``.
+def open_storage(
+    url: str, *, pool_size: int = 4, auto_migrate: bool = True, write_rate: float = 20.0
+) -> Storage:
+    """Open the backend a database URL names: ``sqlite:///path``, ``postgresql://...``,
+    ``configmaps://NAMESPACE`` or ``secrets://NAMESPACE`` (``write_rate``: the Kubernetes
+    backends' writes per second per process).
 
     Raises ValueError for any other scheme.
     """
@@ -18,8 +22,13 @@ def open_storage(url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> 
         from .postgres import PostgresStorage
 
         return PostgresStorage(url, pool_size=pool_size, auto_migrate=auto_migrate)
+    if url.startswith(("configmaps://", "secrets://")):
+        from .kube.store import open_kube_storage
+
+        return open_kube_storage(url, pool_size=pool_size, write_rate=write_rate)
     raise ValueError(
-        f"unsupported database URL scheme: {url.split(':', 1)[0]!r} (use sqlite:///PATH or postgresql://...)"
+        f"unsupported database URL scheme: {url.split(':', 1)[0]!r} "
+        "(use sqlite:///PATH, postgresql://..., configmaps://NAMESPACE or secrets://NAMESPACE)"
     )
 
 

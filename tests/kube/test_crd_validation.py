@@ -234,6 +234,11 @@ INVALID_DIRECTORIES: list[tuple[str, Manifest, list[str]]] = [
         ['spec.inactiveUsers: Unsupported value: "Disable": supported values: "Keep", "Delete"'],
     ),
     (
+        "maxUsers zero",
+        scim_directory(maxUsers=0),
+        ["spec.maxUsers: Invalid value: 0: spec.maxUsers in body should be greater than or equal to 1"],
+    ),
+    (
         "suspended not a boolean",
         scim_directory(suspended="yes"),
         ['spec.suspended: Invalid value: "string": spec.suspended in body must be of type boolean'],

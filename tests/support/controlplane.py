@@ -303,6 +303,11 @@ class ControlPlane:
         return self.workdir / "admin.kubeconfig"
 
     @property
+    def etcd_url(self) -> str:
+        """etcd's client URL (plain HTTP on loopback: its ``/metrics`` for benchmarks)."""
+        return self._etcd_url
+
+    @property
     def ca_file(self) -> Path:
         """The CA that signs the API server's serving certificate."""
         return self._pki.ca_cert
