@@ -1,4 +1,4 @@
-"""The storage contract, unchanged, on ConfigMaps and on Secrets of the real control plane.
+"""The storage and restore contracts, unchanged, on ConfigMaps and Secrets of the real control plane.
 
 Every contract test (``tests/storage/test_contract.py``, the edge-case table included)
 is collected here again with the ``storage`` fixture replaced: each test gets a fresh
@@ -44,6 +44,20 @@ from tests.storage.test_contract import (  # noqa: F401  (collected here again)
     test_unknown_member_is_rejected_and_nothing_changes,
     test_user_name_is_unique_case_insensitively,
     test_user_shows_its_groups_and_deleting_it_removes_memberships,
+)
+from tests.storage.test_restore_contract import (  # noqa: F401  (collected here again)
+    test_a_batch_is_all_or_none,
+    test_a_batch_may_hold_nested_groups_in_any_order_and_in_a_cycle,
+    test_a_group_is_restored_with_its_members_and_users_see_it,
+    test_a_malformed_export_raises_invalid_value,
+    test_a_member_of_another_directory_is_unknown,
+    test_a_restored_user_reads_back_as_exported,
+    test_a_restored_version_is_a_weak_etag_that_if_match_accepts,
+    test_an_unknown_member_raises_invalid_value_and_stores_nothing,
+    test_restore_takes_members_types_from_the_directory_not_the_document,
+    test_restored_resources_are_found_by_their_indexed_attributes,
+    test_restoring_a_taken_id_raises_uniqueness,
+    test_restoring_a_taken_name_raises_uniqueness,
 )
 
 KUBE_BACKENDS = ["configmaps", "secrets"]

@@ -1,19 +1,22 @@
 """Export from every backend, import into every backend: each resource comes back whole.
 
-The matrix is ``TRANSFER_BACKENDS`` squared. A backend joins it with one parameter and
-one branch in ``open_store`` (which must give two independent stores of the same
-backend for the two ``slot`` names: two databases, two namespaces).
+The matrix is ``TRANSFER_BACKENDS`` squared (ConfigMaps on the real control plane). A
+backend joins it with one parameter and one branch in ``open_store`` (which must give two
+independent stores of the same backend for the two ``slot`` names: two databases, two
+namespaces).
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client as k8s
 
 from scim_server.scim.patch import MemberChange
 from scim_server.storage import Storage, open_storage
@@ -22,15 +25,28 @@ from scim_server.transfer.runner import export_directory, import_plan, read_expo
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 POSTGRES = [pytest.mark.postgres, pytest.mark.slow]  # started through getfixturevalue
 
+KUBE = [pytest.mark.kube, pytest.mark.slow]  # the real control plane, through getfixturevalue
+
 TRANSFER_BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgres", marks=POSTGRES, id="postgres"),
+    pytest.param("configmaps", marks=KUBE, id="configmaps"),
 ]
 #: Backends that number versions themselves, and so keep an exported ``meta.version``.
-KEEP_VERSIONS = {"sqlite", "postgres"}
+KEEP_VERSIONS = {"sqlite", "postgres", "configmaps"}
 _databases = itertools.count()
 
 OpenStore = Callable[[str, str], Storage]
+
+
+def kube_namespace(request: pytest.FixtureRequest, slot: str) -> str:
+    """A fresh namespace of the session's control plane, deleted after the test."""
+    api = request.getfixturevalue("kube_api")
+    core = k8s.CoreV1Api(api)
+    name = f"transfer-{slot}-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=name)))
+    request.addfinalizer(lambda: core.delete_namespace(name))
+    return name
 
 
 @pytest.fixture
@@ -44,6 +60,8 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
         elif backend == "postgres":
             server = request.getfixturevalue("postgres_server")
             url = server.create_database(f"transfer_{slot}_{next(_databases)}")
+        elif backend == "configmaps":
+            url = f"configmaps://{kube_namespace(request, slot)}"
         else:
             raise AssertionError(f"no store for backend {backend!r}")
         store = open_storage(url, pool_size=2)

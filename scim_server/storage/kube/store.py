@@ -16,7 +16,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Final
@@ -31,7 +31,8 @@ from ...scim.filter import Compare
 from ...scim.patch import MemberChange
 from ...scim.query import ListQuery
 from ...scim.schemas import group_type
-from ..base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource
+from ..base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource, RestoreByBatch
+from ..exported import exported
 from ..rows import (
     check_version,
     group_entry,
@@ -70,7 +71,7 @@ _LOCK_STRIPES: Final = 64
 _UNIQUE_FILTER: Final[dict[Kind, str]] = {"User": "username", "Group": "displayname"}
 
 
-class KubeStorage(ReplaceByPatch):
+class KubeStorage(ReplaceByPatch, RestoreByBatch):
     """Users and groups of every directory, one object each, in ``namespace``.
 
     ``flavour`` is ``ConfigMap`` or ``Secret`` (same code path). ``write_rate`` bounds
@@ -211,30 +212,55 @@ class KubeStorage(ReplaceByPatch):
         ts = iso(now())
         return self._insert(directory, kind, str(uuid.uuid4()), doc, ts, ts)
 
-    def restore(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
-        """Insert a resource exactly as exported: its ``id``, ``meta.created``,
-        ``meta.lastModified`` and (a Group's) ``members``. Raises Uniqueness when the id
-        or the name is taken, InvalidValue for an unknown member."""
-        meta = doc.get("meta") or {}
-        data = {k: v for k, v in doc.items() if k not in ("id", "meta", "schemas", "groups")}
-        created = iso(parse_time(meta["created"])) if meta.get("created") else iso(now())
-        modified = iso(parse_time(meta["lastModified"])) if meta.get("lastModified") else created
-        id = check_id(str(doc.get("id", "")))
+    def restore_many(self, directory: str, kind: Kind, docs: Sequence[dict[str, Any]]) -> None:
+        """Insert resources exactly as exported (ids, timestamps, version numbers, members).
+
+        There is no transaction across objects: a refused resource undoes the ones this
+        call wrote before raising, so none of ``docs`` stays stored.
+        """
+        items = [exported(kind, doc) for doc in docs]
         self._ready()
-        if self.cache.lookup(directory, kind, id) or self._fetch(directory, kind, id):
-            raise Uniqueness("a resource with this id already exists")
-        return self._insert(directory, kind, id, data, created, modified)
+        batch = frozenset(item.id for item in items)
+        written: list[str] = []
+        try:
+            for item in items:
+                id = check_id(item.id)
+                if self.cache.lookup(directory, kind, id) or self._fetch(directory, kind, id):
+                    raise Uniqueness(f"a resource with id {id!r} already exists")
+                self._insert(
+                    directory,
+                    kind,
+                    id,
+                    item.data | ({"members": [{"value": m} for m in item.members]} if item.members else {}),
+                    iso(item.created),
+                    iso(item.last_modified),
+                    version=item.version or 1,
+                    batch=batch,
+                )
+                written.append(id)
+        except BaseException:
+            for id in reversed(written):
+                self.delete(directory, kind, id, if_match=None)
+            raise
 
     def _insert(
-        self, directory: str, kind: Kind, id: str, doc: dict[str, Any], created: str, modified: str
+        self,
+        directory: str,
+        kind: Kind,
+        id: str,
+        doc: dict[str, Any],
+        created: str,
+        modified: str,
+        *,
+        version: int = 1,
+        batch: frozenset[str] = frozenset(),
     ) -> Resource:
         self._ready()
         members = tuple(dict.fromkeys(m["value"] for m in doc.get("members") or []))
         data = {k: v for k, v in doc.items() if k != "members"}
-        self._check_members(directory, members, ())
-        entry = Entry(
-            directory, kind, id, data, created, modified, 1, members, name=object_name(directory, kind, id)
-        )
+        self._check_members(directory, members, tuple(batch))
+        name = object_name(directory, kind, id)
+        entry = Entry(directory, kind, id, data, created, modified, version, members, name=name)
         body = build_object(self.flavour, entry, self.max_object_bytes)  # size refused before any write
         value = unique_value(kind, data)
         self.claims.take(directory, kind, value, id)
