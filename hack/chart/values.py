@@ -117,14 +117,16 @@ class IngressDefaults(Values):
     scheme: Literal["https", "http"] = Field(
         default="https", description="scheme of endpoint URLs without a TLS Secret of their own"
     )
-    className: str = Field(default="", description="ingress class when the spec gives none; empty: the cluster default")
+    className: str = Field(
+        default="", description="ingress class when the spec gives none; empty: the cluster default"
+    )
     tlsSecretName: str = Field(
         default="",
         description="TLS Secret for the default host (in each directory's namespace); empty: none",
     )
     annotations: dict[str, str] = Field(
         default_factory=dict,
-        description="annotations on every directory's Ingress (the spec's own win), e.g. cert-manager's issuer",
+        description="annotations on every directory's Ingress (the spec's own win), e.g. an issuer's",
     )
 
 
@@ -132,7 +134,9 @@ class Operator(Pod):
     replicas: int = Field(
         default=2, ge=1, description="replicas; one reconciles (Lease kubescim-operator), the others stand by"
     )
-    resources: Obj = Field(default_factory=lambda: _resources("50m", "128Mi", "512Mi"), description="container resources")
+    resources: Obj = Field(
+        default_factory=lambda: _resources("50m", "128Mi", "512Mi"), description="container resources"
+    )
     ingress: IngressDefaults = Field(
         default_factory=IngressDefaults, description="defaults for the Ingress of every directory"
     )
@@ -143,12 +147,16 @@ class Operator(Pod):
 
 
 class ServerService(Values):
-    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(default="ClusterIP", description="Service type")
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = Field(
+        default="ClusterIP", description="Service type"
+    )
     port: int = Field(default=8080, ge=1, le=65535, description="Service port (Ingresses route here)")
 
 
 class Autoscaling(Values):
-    enabled: bool = Field(default=False, description="a HorizontalPodAutoscaler instead of a fixed replica count")
+    enabled: bool = Field(
+        default=False, description="a HorizontalPodAutoscaler instead of a fixed replica count"
+    )
     minReplicas: int = Field(default=2, ge=1, description="lowest replica count")
     maxReplicas: int = Field(default=6, ge=1, description="highest replica count")
     targetCPUUtilizationPercentage: int = Field(default=75, ge=1, le=100, description="CPU target")
@@ -161,7 +169,9 @@ class PodDisruptionBudget(Values):
 
 class Server(Pod):
     replicas: int = Field(default=2, ge=1, description="replicas (without autoscaling)")
-    resources: Obj = Field(default_factory=lambda: _resources("100m", "192Mi", "768Mi"), description="container resources")
+    resources: Obj = Field(
+        default_factory=lambda: _resources("100m", "192Mi", "768Mi"), description="container resources"
+    )
     workers: int = Field(default=2, ge=1, description="gunicorn worker processes per pod")
     threads: int = Field(default=4, ge=1, description="threads per worker")
     service: ServerService = Field(default_factory=ServerService, description="the server's Service")
@@ -170,27 +180,37 @@ class Server(Pod):
         default_factory=PodDisruptionBudget, description="PodDisruptionBudget"
     )
     publicUrl: str = Field(
-        default="", description="external base URL for meta.location; empty: from the request (see trustForwarded)"
+        default="",
+        description="external base URL for meta.location; empty: from the request (see trustForwarded)",
     )
     trustForwarded: bool = Field(
         default=True,
-        description="honour X-Forwarded-* headers (the Ingress controller sets them); false if untrusted pods can reach the server",
+        description=(
+            "honour X-Forwarded-* headers (the Ingress controller sets them); false when untrusted "
+            "pods can reach the server directly (see networkPolicy)"
+        ),
     )
     tokenWatchSeconds: int = Field(
         default=30, ge=3, le=3600, description="token watch period; a revoked token is refused within 2x this"
     )
     tokenMaxStalenessSeconds: int | None = Field(
         default=None,
-        description="answer 503 once the API server was unreachable this long; null: keep serving cached tokens",
+        description=(
+            "answer 503 once the API server was unreachable this long; null: keep serving cached tokens"
+        ),
     )
     logFormat: Literal["text", "json"] = Field(default="json", description="server log format")
     accessLog: bool = Field(default=False, description="one log line per SCIM request")
 
 
 class ServiceMonitor(Values):
-    enabled: bool = Field(default=False, description="a ServiceMonitor (Prometheus Operator) for the server's /metrics")
+    enabled: bool = Field(
+        default=False, description="a ServiceMonitor (Prometheus Operator) for the server's /metrics"
+    )
     interval: str = Field(default="30s", description="scrape interval")
-    labels: dict[str, str] = Field(default_factory=dict, description="extra labels, e.g. for the Prometheus selector")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="extra labels, e.g. for the Prometheus selector"
+    )
 
 
 class Metrics(Values):
@@ -218,11 +238,15 @@ class PodSecurity(Values):
 class ChartValues(Values):
     """Values of the kubescim chart."""
 
-    global_: Obj = Field(default_factory=dict, alias="global", description="values shared with a parent chart (unused)")
+    global_: Obj = Field(
+        default_factory=dict, alias="global", description="values shared with a parent chart (unused)"
+    )
     nameOverride: str = Field(default="", description="replaces the chart name in object names")
     fullnameOverride: str = Field(default="", description="replaces <release>-<chart> in object names")
     image: Image = Field(default_factory=Image, description="the kubescim image (server and operator)")
-    imagePullSecrets: list[Obj] = Field(default_factory=list, description="pull secrets, e.g. [{name: regcred}]")
+    imagePullSecrets: list[Obj] = Field(
+        default_factory=list, description="pull secrets, e.g. [{name: regcred}]"
+    )
     crds: Crds = Field(default_factory=Crds, description="the CustomResourceDefinitions")
     rbac: Rbac = Field(default_factory=Rbac, description="permissions of the operator and the server")
     storage: Storage = Field(default_factory=Storage, description="where users and groups live")
@@ -231,5 +255,6 @@ class ChartValues(Values):
     metrics: Metrics = Field(default_factory=Metrics, description="Prometheus scraping")
     networkPolicy: NetworkPolicy = Field(default_factory=NetworkPolicy, description="NetworkPolicies")
     podSecurity: PodSecurity = Field(
-        default_factory=PodSecurity, description="ids of the restricted Pod Security profile every pod runs with"
+        default_factory=PodSecurity,
+        description="ids of the restricted Pod Security profile every pod runs with",
     )
