@@ -175,6 +175,11 @@ def scim_flow(server: LiveServer, dir_id: str, token: str) -> None:
     """An identity provider's first sync: create a user, find it, deactivate it, push a group."""
     base = f"{server.base_url}/scim/v2/{dir_id}"
     auth = {"Authorization": f"Bearer {token}"}
+    # The server sees the operator's Secret through its watch: moments after it is written.
+    eventually(
+        lambda: requests.get(f"{base}/Users", headers=auth, timeout=10).status_code == 200,
+        what="the issued token accepted by the server",
+    )
     assert (
         requests.get(f"{base}/Users", headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 401
     )
@@ -219,9 +224,11 @@ def allowed(kube_api: client.ApiClient, user: str, namespace: str, verb: str, re
 @contextmanager
 def running(release: Release, tmp_path: Path) -> Iterator[LiveServer]:
     """The operator (holding the Lease in the release namespace) and the server, each as its
-    own process with its ServiceAccount's token and its Deployment's env and args."""
+    own process with its ServiceAccount's token and its Deployment's env and args.
+
+    Afterwards neither log may show a refused API call: every call they make is granted."""
     database = f"sqlite:///{tmp_path / 'kubescim.db'}"
-    operator_args = [a for a in release.container("operator")["args"]]
+    operator_args = list(release.container("operator")["args"])
     operator_env = release.env("operator", without=("KUBESCIM_DATABASE_URL", "KUBESCIM_OPERATOR_LIVENESS"))
     server_env = release.env("server", without=("KUBESCIM_DATABASE_URL", "KUBESCIM_STATE_DIR"))
     server_env["KUBECONFIG"] = str(release.kubeconfig("server"))
@@ -229,12 +236,15 @@ def running(release: Release, tmp_path: Path) -> Iterator[LiveServer]:
         running_operator(
             release.kubeconfig("operator"), database, standalone=False, env=operator_env, args=operator_args
         ) as operator,
-        live_server(database, env=server_env) as server,
+        live_server(database, env=server_env, workers=1) as server,
     ):
         try:
             yield server
         except AssertionError as error:
             raise AssertionError(f"{error}\noperator log:\n{operator.log()[-3000:]}") from None
+        for name, log in (("operator", operator.log()), ("server", server.log_tail(10_000))):
+            refused = [line for line in log.splitlines() if "Forbidden" in line or "HTTP 403" in line]
+            assert refused == [], f"the {name} was refused an API call:\n" + "\n".join(refused[:5])
 
 
 # -- tests -----------------------------------------------------------------------------------------
