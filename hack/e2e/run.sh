@@ -52,7 +52,6 @@ kind load docker-image --name "$CLUSTER" "$IMAGE:$TAG"
 step "ingress-nginx $INGRESS_NGINX"
 kubectl apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$INGRESS_NGINX/deploy/static/provider/kind/deploy.yaml"
 kubectl wait -n ingress-nginx --for=condition=Available deployment/ingress-nginx-controller --timeout=180s
-kubectl wait -n ingress-nginx --for=condition=Complete job --all --timeout=180s
 
 step "chart charts/kubescim into $RELEASE_NS"
 helm install kubescim "$ROOT/charts/kubescim" -n "$RELEASE_NS" --create-namespace --wait --timeout 5m \
