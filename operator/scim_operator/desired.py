@@ -33,6 +33,10 @@ class RouteConfig:
     server_namespace: str = "kubescim"
     server_port: int = 8080
     cluster_domain: str = "cluster.local"
+    default_tls_secret: str | None = None
+    """TLS Secret of the default host, for endpoints that set neither host nor TLS Secret."""
+    default_annotations: tuple[tuple[str, str], ...] = ()
+    """Annotations on every Ingress; the spec's own win."""
 
 
 def endpoint_url(spec: Mapping[str, Any], dir_id: str, route: RouteConfig) -> str:
@@ -106,8 +110,10 @@ def desired_ingress(
     ingress_class = endpoint.get("ingressClassName") or route.ingress_class
     if ingress_class:
         ingress_spec["ingressClassName"] = ingress_class
-    if endpoint.get("tlsSecretName"):
-        ingress_spec["tls"] = [{"hosts": [host], "secretName": endpoint["tlsSecretName"]}]
+    tls_secret = endpoint.get("tlsSecretName") or (None if endpoint.get("host") else route.default_tls_secret)
+    if tls_secret:
+        ingress_spec["tls"] = [{"hosts": [host], "secretName": tls_secret}]
+    annotations = {**dict(route.default_annotations), **(endpoint.get("annotations") or {})}
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
@@ -116,7 +122,7 @@ def desired_ingress(
             "namespace": namespace,
             "labels": n.labels(name, dir_id),
             "ownerReferences": [n.owner_reference(n.DIRECTORY_KIND, name, uid)],
-            **({"annotations": dict(endpoint["annotations"])} if endpoint.get("annotations") else {}),
+            **({"annotations": annotations} if annotations else {}),
         },
         "spec": ingress_spec,
     }

@@ -9,6 +9,7 @@ directories claim each directory id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import kopf
@@ -31,8 +32,11 @@ from .tokens import Event
 log = logging.getLogger("kubescim.operator")
 
 
-def build_settings(op: OperatorSettings) -> kopf.OperatorSettings:
-    """kopf tuning in one place: our finalizer and progress annotations, workers, backoff."""
+def build_settings(op: OperatorSettings, namespaces: Sequence[str] = ()) -> kopf.OperatorSettings:
+    """kopf tuning in one place: our finalizer and progress annotations, workers, backoff.
+
+    Limited to ``namespaces`` given by name (no globs), kopf has nothing to discover: it
+    neither lists namespaces nor watches CRDs, so it needs no cluster-wide permission."""
     settings = kopf.OperatorSettings()
     settings.persistence.finalizer = c.FINALIZER
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=n.GROUP)
@@ -43,6 +47,7 @@ def build_settings(op: OperatorSettings) -> kopf.OperatorSettings:
     settings.execution.default_backoff = op.backoff_seconds
     settings.posting.level = logging.WARNING  # only our own Events, and kopf's warnings
     settings.peering.standalone = True  # one active replica at a time, by a Lease (see election)
+    settings.scanning.disabled = bool(namespaces) and not any(set(ns) & set("*?[!") for ns in namespaces)
     return settings
 
 

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace, op: OperatorSettings, probe: ThreadingHTTPServ
         _close(probe)
         kopf.run(
             registry=registry,
-            settings=build_settings(op),
+            settings=build_settings(op, args.namespace),
             memo=kopf.Memo(reconciler=make_reconciler(op, api)),
             standalone=True,
             clusterwide=not args.namespace,

@@ -39,6 +39,17 @@ class OperatorSettings(BaseSettings):
         default=_ROUTE.server_namespace, description="namespace of the SCIM server Service"
     )
     server_port: int = Field(default=_ROUTE.server_port, description="port of the SCIM server Service")
+    default_tls_secret: str | None = Field(
+        default=None,
+        description=(
+            "TLS Secret (in each directory's namespace) for endpoints on the default host that name "
+            "none; unset: none"
+        ),
+    )
+    default_annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="annotations on every directory's Ingress, as JSON (the spec's own win)",
+    )
     cluster_domain: str = Field(
         default=_ROUTE.cluster_domain,
         description=(
@@ -135,4 +146,6 @@ class OperatorSettings(BaseSettings):
             server_namespace=self.server_namespace,
             server_port=self.server_port,
             cluster_domain=self.cluster_domain,
+            default_tls_secret=self.default_tls_secret,
+            default_annotations=tuple(sorted(self.default_annotations.items())),
         )

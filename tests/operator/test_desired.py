@@ -116,6 +116,40 @@ def test_ingress_without_tls_secret_has_no_tls_block() -> None:
     assert "tls" not in ingress()["spec"]
 
 
+def defaulted_ingress(**fields: Any) -> dict[str, Any]:
+    route = d.RouteConfig(
+        default_host="scim.platform.example",
+        default_tls_secret="platform-tls",
+        default_annotations=(("cert-manager.io/cluster-issuer", "platform"), ("team", "iam")),
+    )
+    return d.desired_ingress(
+        namespace="customers", name="okta", uid=UID, spec=spec(**fields), dir_id="x", route=route
+    )
+
+
+def test_default_tls_secret_covers_endpoints_on_the_default_host() -> None:
+    assert defaulted_ingress()["spec"]["tls"] == [
+        {"hosts": ["scim.platform.example"], "secretName": "platform-tls"}
+    ]
+
+
+def test_default_tls_secret_is_not_used_for_a_host_of_the_specs_own() -> None:
+    assert "tls" not in defaulted_ingress(endpoint={"host": "scim.acme.example"})["spec"]
+
+
+def test_spec_tls_secret_wins_over_the_default() -> None:
+    tls = defaulted_ingress(endpoint={"tlsSecretName": "own-tls"})["spec"]["tls"]
+    assert tls == [{"hosts": ["scim.platform.example"], "secretName": "own-tls"}]
+
+
+def test_default_annotations_apply_to_every_ingress_and_the_spec_wins() -> None:
+    body = defaulted_ingress(endpoint={"annotations": {"team": "customers"}})
+    assert body["metadata"]["annotations"] == {
+        "cert-manager.io/cluster-issuer": "platform",
+        "team": "customers",
+    }
+
+
 def test_ingress_annotations_are_a_copy_of_the_spec_annotations() -> None:
     annotations = {"cert-manager.io/cluster-issuer": "letsencrypt"}
     directory = spec(endpoint={"annotations": annotations})

@@ -48,3 +48,12 @@ def test_an_invalid_liveness_url_is_a_one_line_error(capsys: pytest.CaptureFixtu
 def test_lease_timing_that_cannot_work_is_refused() -> None:
     with pytest.raises(ValueError, match="retry < renew deadline < duration"):
         OperatorSettings(lease_duration_seconds=10, lease_renew_deadline_seconds=10)
+
+
+def test_named_namespaces_need_no_discovery_and_patterns_or_cluster_wide_keep_it() -> None:
+    from scim_operator.handlers import build_settings
+
+    op = OperatorSettings()
+    assert build_settings(op, ["customers", "partners"]).scanning.disabled is True
+    assert build_settings(op, ["tenant-*"]).scanning.disabled is False
+    assert build_settings(op).scanning.disabled is False

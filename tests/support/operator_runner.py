@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,14 +70,18 @@ def running_operator(
     resync_seconds: float = 2.0,
     standalone: bool = True,
     lease_namespace: str | None = None,
+    env: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> Iterator[OperatorProcess]:
     """Start ``python -m scim_operator.main``; stop it (SIGTERM, by PID) afterwards, then
     check its log (``check_log``).
 
-    Without ``standalone`` it waits for the Lease in ``lease_namespace``. Raises
-    RuntimeError with the operator's log when it does not become live.
+    Without ``standalone`` it waits for the Lease in ``lease_namespace``. ``env`` is added
+    last (it wins over the test timing above) and ``args`` go on its command line, e.g. a
+    Deployment's. Raises RuntimeError with the operator's log when it does not become live.
     """
     port = free_port()
+    overrides = env
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("KUBESCIM_")},
         "KUBECONFIG": str(kubeconfig),
@@ -93,9 +97,10 @@ def running_operator(
     }
     if lease_namespace is not None:
         env["KUBESCIM_OPERATOR_LEASE_NAMESPACE"] = lease_namespace
+    env.update(overrides or {})
     fd, log_path = tempfile.mkstemp(prefix="kubescim-operator-", suffix=".log")
     try:
-        with os.fdopen(fd, "wb") as log, _spawn(env, port, log, Path(log_path), standalone) as process:
+        with os.fdopen(fd, "wb") as log, _spawn(env, port, log, standalone, args) as process:
             running = OperatorProcess(process, Path(log_path))
             _wait_live(process, port, running.log_path)
             yield running
@@ -106,7 +111,7 @@ def running_operator(
 
 @contextmanager
 def _spawn(
-    env: dict[str, str], port: int, log: IO[bytes], log_path: Path, standalone: bool
+    env: dict[str, str], port: int, log: IO[bytes], standalone: bool, args: Sequence[str]
 ) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [
@@ -118,6 +123,7 @@ def _spawn(
             *(["--standalone"] if standalone else []),
             "--liveness",
             f"http://127.0.0.1:{port}/healthz",
+            *args,
         ],
         env=env,
         stdout=log,
