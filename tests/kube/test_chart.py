@@ -4,9 +4,9 @@ ServiceAccount the chart creates, configured by the chart's own Deployment (env,
 so they are bound only by the chart's roles.
 
 No pods run (the control plane has no nodes); the Deployments must only be accepted. The
-storage here is a SQLite file shared by both processes (the ConfigMap backend is built on
-another branch); what the chart grants for ConfigMap storage is checked by
-SubjectAccessReview.
+storage is the chart's default, ConfigMaps in the release namespace, reached by both
+processes through the chart's storage Role; SubjectAccessReviews check that Role's exact
+reach as well.
 """
 
 from __future__ import annotations
@@ -227,9 +227,11 @@ def running(release: Release, tmp_path: Path) -> Iterator[LiveServer]:
     own process with its ServiceAccount's token and its Deployment's env and args.
 
     Afterwards neither log may show a refused API call: every call they make is granted."""
-    database = f"sqlite:///{tmp_path / 'kubescim.db'}"
+    database = release.env("server")["KUBESCIM_DATABASE_URL"]
+    assert database == f"configmaps://{release.namespace}"
     operator_args = list(release.container("operator")["args"])
-    operator_env = release.env("operator", without=("KUBESCIM_DATABASE_URL", "KUBESCIM_OPERATOR_LIVENESS"))
+    operator_env = release.env("operator", without=("KUBESCIM_OPERATOR_LIVENESS",))
+    assert operator_env["KUBESCIM_DATABASE_URL"] == database
     server_env = release.env("server", without=("KUBESCIM_DATABASE_URL", "KUBESCIM_STATE_DIR"))
     server_env["KUBECONFIG"] = str(release.kubeconfig("server"))
     with (
