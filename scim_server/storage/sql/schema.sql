@@ -59,3 +59,21 @@ ALTER TABLE groups ADD CONSTRAINT groups_display_name_length
     CHECK (char_length(display_name) <= 512) NOT VALID;
 ALTER TABLE groups ADD CONSTRAINT groups_external_id_length
     CHECK (char_length(external_id) <= 512) NOT VALID;
+
+-- Change events (migration 0003).
+CREATE TABLE event_streams (
+    directory_id  text NOT NULL,
+    seq           bigint NOT NULL,
+    active        boolean NOT NULL DEFAULT false,
+    CONSTRAINT event_streams_pkey PRIMARY KEY (directory_id)
+);
+CREATE TABLE events (
+    directory_id  text NOT NULL,
+    seq           bigint NOT NULL,
+    type          text NOT NULL,
+    occurred_at   timestamptz NOT NULL,
+    data          jsonb NOT NULL,
+    CONSTRAINT events_pkey PRIMARY KEY (directory_id, seq)
+);
+CREATE INDEX events_occurred_at ON events (occurred_at);
+CREATE INDEX memberships_member_group ON memberships (member_id, group_id);
