@@ -75,9 +75,11 @@ class SqlEventLog(ABC):
         if not ids:
             return []
         users = {u["id"]: u for u in self._users_by_ids(conn, directory, ids)}
-        out = [membership_change(True, users[m], group) for m, t in delta.added if t == "User" and m in users]
-        out += [
+        out = [
             membership_change(False, users[m], group) for m, t in delta.removed if t == "User" and m in users
+        ]
+        out += [
+            membership_change(True, users[m], group) for m, t in delta.added if t == "User" and m in users
         ]
         return out
 
