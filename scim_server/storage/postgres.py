@@ -174,6 +174,7 @@ class PostgresStorage(SqlStorage):
         k: f"SELECT data, version FROM {t} r {_BY_ID} FOR UPDATE" for k, t in TABLES.items()
     }
     version_sql: ClassVar = {k: f"SELECT version FROM {t} r {_BY_ID} FOR UPDATE" for k, t in TABLES.items()}
+    select_sql: ClassVar = _SELECT
     param = "%s"
     sort_order = "{expr} {direction} NULLS LAST, r.seq"
     json_as_text = False

@@ -21,12 +21,13 @@ from .changes import MemberDelta
 from .rows import check_version, group_entry, group_resource, member_entry, user_resource
 from .sqlevents import SqlEventLog
 from .sqlfilter import SqlFilterCompiler
+from .sqlreads import TABLES as TABLES
+from .sqlreads import SqlDirectoryReads
 
-TABLES: dict[Kind, str] = {"User": "users", "Group": "groups"}
 RELATED: dict[Kind, str] = {"User": "groups", "Group": "members"}
 
 
-class SqlStorage(ReplaceByPatch, SqlEventLog, ABC):
+class SqlStorage(ReplaceByPatch, SqlEventLog, SqlDirectoryReads, ABC):
     """A backend whose rows are (id, data, created, last_modified, version, related)."""
 
     #: ``SELECT`` of one resource by directory and id, keyed by (kind, with related).

@@ -85,6 +85,7 @@ class SqliteStorage(SqlStorage):
     get_sql: ClassVar = {key: f"{select} {_BY_ID}" for key, select in _SELECT.items()}
     lock_sql: ClassVar = {k: f"SELECT data, version FROM {t} r {_BY_ID}" for k, t in TABLES.items()}
     version_sql: ClassVar = {k: f"SELECT version FROM {t} r {_BY_ID}" for k, t in TABLES.items()}
+    select_sql: ClassVar = _SELECT
     param = "?"
     sort_order = "{expr} IS NULL, {expr} {direction}, r.seq"
     json_as_text = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..config import Settings
 from .local import LocalTokenRegistry
+from .organizations import LocalOrganizationRegistry, OrganizationRegistry
 from .registry import TokenRegistry
 
 
@@ -25,3 +26,8 @@ def open_token_registry(settings: Settings) -> TokenRegistry:
 
         return ManifestTokenRegistry(settings.manifests_dir, local)
     return local
+
+
+def open_organization_registry(settings: Settings) -> OrganizationRegistry:
+    """Where the directory API's organization keys come from (``kubescim organizations``)."""
+    return LocalOrganizationRegistry(settings.state_dir)
