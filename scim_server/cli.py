@@ -25,6 +25,7 @@ from .config import Settings
 from .crd.durations import parse_duration
 from .crd.spec import validate_directory_id
 from .tokens.local import LocalTokenRegistry
+from .tokens.organizations import LocalOrganizationRegistry
 
 
 class CliError(Exception):
@@ -77,6 +78,9 @@ def cmd_directories_create(args: argparse.Namespace) -> int:
     if registry.has(name) and not args.new_token:
         raise CliError(f"directory {name!r} already exists (use 'kubescim tokens rotate {name}')")
     token = registry.issue(name)
+    _activate(settings, name)
+    if args.organization:
+        _attach(settings, args.organization, name)
     endpoint = _endpoint(settings, name, _DEFAULT_BASE_URL)
     data = {"name": name, "endpoint": endpoint, "token": token}
     _emit(data, args.output, f"directory: {name}\nendpoint:  {endpoint}\ntoken:     {token}")
@@ -107,6 +111,75 @@ def cmd_directories_delete(args: argparse.Namespace) -> int:
         finally:
             storage.close()
     print(f"directory {name!r} deleted" + (" (data kept)" if args.keep_data else ""))
+    return 0
+
+
+def _activate(settings: Settings, name: str) -> None:
+    """Record ``dsync.activated`` for a new directory (where the backend keeps events)."""
+    from .storage import open_storage
+
+    storage = open_storage(settings.effective_database_url, pool_size=1)
+    try:
+        activate = getattr(storage, "activate_directory", None)
+        if activate is not None:
+            activate(name)
+    finally:
+        storage.close()
+
+
+def _attach(settings: Settings, organization: str, directory: str) -> None:
+    try:
+        LocalOrganizationRegistry(settings.state_dir).attach(organization, directory)
+    except KeyError:
+        raise CliError(f"organization {organization!r} not found") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_organizations_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        key = LocalOrganizationRegistry(settings.state_dir).create(args.name, args.directory or [])
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    data = {"name": args.name, "directories": sorted(set(args.directory or [])), "apiKey": key}
+    _emit(data, args.output, f"organization: {args.name}\napi key:      {key}")
+    return 0
+
+
+def cmd_organizations_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    orgs = LocalOrganizationRegistry(settings.state_dir).organizations()
+    rows = [{"name": n, "directories": d} for n, d in orgs.items()]
+    text = "\n".join(["NAME\tDIRECTORIES", *(f"{r['name']}\t{','.join(r['directories'])}" for r in rows)])
+    _emit(rows, args.output, text)
+    return 0
+
+
+def cmd_organizations_attach(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _attach(settings, args.name, _directory_name(args.directory))
+    print(f"directory {args.directory!r} belongs to organization {args.name!r}")
+    return 0
+
+
+def cmd_organizations_rotate_key(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    grace = _parse_duration(args.grace)
+    try:
+        key = LocalOrganizationRegistry(settings.state_dir).rotate(args.name, grace)
+    except KeyError:
+        raise CliError(f"organization {args.name!r} not found") from None
+    data = {"name": args.name, "apiKey": key, "previousKeysValidFor": f"{int(grace.total_seconds())}s"}
+    _emit(data, args.output, f"api key: {key}\nprevious keys stay valid for {args.grace}")
+    return 0
+
+
+def cmd_organizations_delete(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not LocalOrganizationRegistry(settings.state_dir).delete(args.name):
+        raise CliError(f"organization {args.name!r} not found")
+    print(f"organization {args.name!r} deleted (its API keys no longer work)")
     return 0
 
 
@@ -342,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("name")
     create.add_argument("--new-token", action="store_true", help="issue another token if it exists")
+    create.add_argument("--organization", help="the organization whose API keys may read the directory")
     create.set_defaults(func=cmd_directories_create)
     lst = dsub.add_parser("list", aliases=["ls"], parents=[common, out, base], help="list directories")
     lst.set_defaults(func=cmd_directories_list)
@@ -349,6 +423,32 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("name")
     delete.add_argument("--keep-data", action="store_true")
     delete.set_defaults(func=cmd_directories_delete)
+
+    orgs = sub.add_parser(
+        "organizations", aliases=["organization", "org"], help="organizations and their directory-API keys"
+    )
+    osub = orgs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ocreate = osub.add_parser(
+        "create", parents=[common, out], help="create an organization, print its API key"
+    )
+    ocreate.add_argument("name")
+    ocreate.add_argument("--directory", action="append", help="a directory it owns (repeatable)")
+    ocreate.set_defaults(func=cmd_organizations_create)
+    olist = osub.add_parser("list", aliases=["ls"], parents=[common, out], help="list organizations")
+    olist.set_defaults(func=cmd_organizations_list)
+    oattach = osub.add_parser("attach", parents=[common], help="add a directory to an organization")
+    oattach.add_argument("name")
+    oattach.add_argument("directory")
+    oattach.set_defaults(func=cmd_organizations_attach)
+    orotate = osub.add_parser(
+        "rotate-key", parents=[common, out], help="issue a new API key; the old ones expire"
+    )
+    orotate.add_argument("name")
+    orotate.add_argument("--grace", default="24h", help="how long previous keys stay valid (0 = now)")
+    orotate.set_defaults(func=cmd_organizations_rotate_key)
+    odelete = osub.add_parser("delete", aliases=["rm"], parents=[common], help="delete an organization")
+    odelete.add_argument("name")
+    odelete.set_defaults(func=cmd_organizations_delete)
 
     tokens = sub.add_parser("tokens", help="manage bearer tokens")
     tsub = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -31,5 +31,8 @@ class EventLog(Protocol):
     def activate_directory(self, directory: str) -> bool:
         """Emit ``dsync.activated`` unless the directory is active already; return whether it did."""
 
+    def deactivate_directory(self, directory: str) -> bool:
+        """Emit ``dsync.deleted`` for a directory whose data is retained; return whether it did."""
+
     def prune_events(self, before: datetime) -> int:
         """Delete events that occurred before ``before`` (retention); return how many."""

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
 
-from ..events.model import DIRECTORY_ACTIVATED, Change, StoredEvent, membership_change
+from ..events.model import DIRECTORY_ACTIVATED, DIRECTORY_DELETED, Change, StoredEvent, membership_change
 from .changes import MemberDelta
 from .rows import iso, now, parse_time
 
@@ -105,6 +105,10 @@ class SqlEventLog(ABC):
         return int(rows[0][0]) if rows else 0
 
     def activate_directory(self, directory: str) -> bool:
+        sql = self._sql("SELECT active FROM event_streams WHERE directory_id = ?")
+        known = self._read_all(sql, (directory,))
+        if known and bool(known[0][0]):
+            return False  # the common case, without a write transaction
         with self._transaction() as conn:
             row = conn.execute(
                 self._sql(f"SELECT active FROM event_streams WHERE directory_id = ?{self.lock_suffix}"),
@@ -114,6 +118,19 @@ class SqlEventLog(ABC):
                 return False
             self._emit(conn, directory, [Change(DIRECTORY_ACTIVATED, {"directory": directory})])
             self._set_active(conn, directory, True)
+        return True
+
+    def deactivate_directory(self, directory: str) -> bool:
+        """Emit ``dsync.deleted`` for a directory whose data is kept; return whether it did."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                self._sql(f"SELECT active FROM event_streams WHERE directory_id = ?{self.lock_suffix}"),
+                (directory,),
+            ).fetchone()
+            if row is None or not bool(row[0]):
+                return False
+            self._emit(conn, directory, [Change(DIRECTORY_DELETED, {"directory": directory})])
+            self._set_active(conn, directory, False)
         return True
 
     def _set_active(self, conn: Any, directory: str, active: bool) -> None:
