@@ -202,9 +202,6 @@ def test_public_url_shapes_printed_endpoints_without_a_base_url_flag(
 def test_organizations_issue_rotate_and_delete_api_keys(
     state: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-
-    from scim_server.tokens.organizations import LocalOrganizationRegistry
-
     code, out, _ = run(capsys, "organizations", "create", "acme", "--directory", "acme-okta", "-o", "json")
     assert code == 0
     key = json.loads(out)["apiKey"]
