@@ -183,6 +183,137 @@ def cmd_organizations_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_organizations_add_webhook(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        secret = LocalOrganizationRegistry(settings.state_dir).add_webhook(
+            args.name, args.webhook, args.url, args.event or [], args.secret
+        )
+    except KeyError:
+        raise CliError(f"organization {args.name!r} not found") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    data = {"organization": args.name, "name": args.webhook, "url": args.url, "signingSecret": secret}
+    _emit(data, args.output, f"webhook: {args.name}/{args.webhook} -> {args.url}\nsigning secret: {secret}")
+    return 0
+
+
+def cmd_organizations_remove_webhook(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not LocalOrganizationRegistry(settings.state_dir).remove_webhook(args.name, args.webhook):
+        raise CliError(f"webhook {args.name}/{args.webhook} not found")
+    print(f"webhook {args.name}/{args.webhook} removed")
+    return 0
+
+
+def _open_delivery_storage(settings: Settings) -> Any:
+    from .storage import open_storage
+
+    storage = open_storage(settings.effective_database_url, pool_size=settings.webhook_concurrency + 1)
+    if not hasattr(storage, "claim_streams"):
+        storage.close()
+        raise CliError("this storage backend keeps no webhook delivery state (use SQLite or PostgreSQL)")
+    return storage
+
+
+def cmd_webhooks_run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .webhooks.worker import Worker
+
+    settings = _settings(args)
+    storage = _open_delivery_storage(settings)
+    if settings.webhook_metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.webhook_metrics_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    registry = LocalOrganizationRegistry(settings.state_dir)
+    source = _endpoint_source(settings, registry)
+    worker = Worker(storage, source, settings, organizations=registry)
+    try:
+        if args.once:
+            worker.refresh()
+            while worker.tick():
+                pass
+        else:
+            worker.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        storage.close()
+    return 0
+
+
+def _endpoint_source(settings: Settings, registry: LocalOrganizationRegistry) -> Any:
+    if settings.token_source == "kubernetes":
+        from .crd.client import kube_configuration
+        from .webhooks.kubernetes import KubernetesEndpointSource
+
+        return KubernetesEndpointSource(kube_configuration(), settings.token_namespace)
+    return registry
+
+
+def cmd_webhooks_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    storage = _open_delivery_storage(settings)
+    registry = LocalOrganizationRegistry(settings.state_dir)
+    try:
+        rows = []
+        for endpoint in _endpoint_source(settings, registry).endpoints():
+            for state in storage.stream_states(endpoint.id):
+                rows.append(
+                    {
+                        "webhook": endpoint.id,
+                        "directory": state.directory,
+                        "delivered": state.seq,
+                        "backlog": state.backlog,
+                        "lastError": state.last_error,
+                        "deadLetters": state.dead_letters,
+                    }
+                )
+    finally:
+        storage.close()
+    lines = ["WEBHOOK\tDIRECTORY\tDELIVERED\tBACKLOG\tDEAD\tLAST ERROR"]
+    lines += [
+        f"{r['webhook']}\t{r['directory']}\t{r['delivered']}\t{r['backlog']}\t{r['deadLetters']}\t"
+        f"{r['lastError'] or ''}"
+        for r in rows
+    ]
+    _emit(rows, args.output, "\n".join(lines))
+    return 0
+
+
+def cmd_webhooks_redeliver(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    storage = _open_delivery_storage(settings)
+    try:
+        if not storage.rewind(args.webhook, args.directory, args.after):
+            raise CliError(
+                f"no delivery stream for webhook {args.webhook!r} and directory {args.directory!r}"
+            )
+    finally:
+        storage.close()
+    print(f"events of {args.directory} after number {args.after} will be delivered again to {args.webhook}")
+    return 0
+
+
+def cmd_events_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    settings = _settings(args)
+    storage = _open_delivery_storage(settings)
+    try:
+        cutoff = datetime.now(UTC) - timedelta(days=settings.event_retention_days)
+        count = storage.prune_events(cutoff)
+    finally:
+        storage.close()
+    print(f"deleted {count} events older than {settings.event_retention_days} days")
+    return 0
+
+
 def cmd_tokens_rotate(args: argparse.Namespace) -> int:
     settings = _settings(args)
     name = _directory_name(args.name)
@@ -449,6 +580,38 @@ def build_parser() -> argparse.ArgumentParser:
     odelete = osub.add_parser("delete", aliases=["rm"], parents=[common], help="delete an organization")
     odelete.add_argument("name")
     odelete.set_defaults(func=cmd_organizations_delete)
+
+    hook = osub.add_parser("add-webhook", parents=[common, out], help="declare a webhook, print its secret")
+    hook.add_argument("name")
+    hook.add_argument("webhook", help="the webhook's name (letters, digits, '-')")
+    hook.add_argument("--url", required=True)
+    hook.add_argument("--event", action="append", help="deliver only this event type (repeatable)")
+    hook.add_argument("--secret", help="the signing secret (whsec_...); default: a new one")
+    hook.set_defaults(func=cmd_organizations_add_webhook)
+    unhook = osub.add_parser("remove-webhook", parents=[common], help="remove a webhook")
+    unhook.add_argument("name")
+    unhook.add_argument("webhook")
+    unhook.set_defaults(func=cmd_organizations_remove_webhook)
+
+    webhooks = sub.add_parser("webhooks", help="deliver change events to webhooks")
+    wsub = webhooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    wrun = wsub.add_parser("run", parents=[common], help="run a delivering worker (until SIGTERM)")
+    wrun.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
+    wrun.set_defaults(func=cmd_webhooks_run)
+    wstatus = wsub.add_parser(
+        "status", parents=[common, out], help="delivery state per webhook and directory"
+    )
+    wstatus.set_defaults(func=cmd_webhooks_status)
+    wredo = wsub.add_parser("redeliver", parents=[common], help="deliver a directory's events again")
+    wredo.add_argument("webhook", help="<organization>/<webhook>")
+    wredo.add_argument("directory")
+    wredo.add_argument("--after", type=int, default=0, help="redeliver events numbered above this")
+    wredo.set_defaults(func=cmd_webhooks_redeliver)
+
+    events = sub.add_parser("events", help="the change event log")
+    esub = events.add_subparsers(dest="action", required=True, metavar="ACTION")
+    prune = esub.add_parser("prune", parents=[common], help="delete events older than the retention")
+    prune.set_defaults(func=cmd_events_prune)
 
     tokens = sub.add_parser("tokens", help="manage bearer tokens")
     tsub = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -179,6 +179,7 @@ class PostgresStorage(SqlStorage):
     sort_order = "{expr} {direction} NULLS LAST, r.seq"
     json_as_text = False
     lock_suffix = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> None:
         if auto_migrate:

@@ -23,11 +23,12 @@ from .sqlevents import SqlEventLog
 from .sqlfilter import SqlFilterCompiler
 from .sqlreads import TABLES as TABLES
 from .sqlreads import SqlDirectoryReads
+from .sqlwebhooks import SqlWebhookQueue
 
 RELATED: dict[Kind, str] = {"User": "groups", "Group": "members"}
 
 
-class SqlStorage(ReplaceByPatch, SqlEventLog, SqlDirectoryReads, ABC):
+class SqlStorage(ReplaceByPatch, SqlEventLog, SqlDirectoryReads, SqlWebhookQueue, ABC):
     """A backend whose rows are (id, data, created, last_modified, version, related)."""
 
     #: ``SELECT`` of one resource by directory and id, keyed by (kind, with related).

@@ -1,4 +1,5 @@
-"""Organizations as the directory API sees them: API keys, their directories, policies.
+"""Organizations as the directory API sees them: API keys, their directories, policies,
+and (for the webhook worker) their webhooks.
 
 An API key belongs to one Organization and reads only that organization's directories
 (another organization's objects answer 404). Keys are 256 random bits, kept only as
@@ -20,7 +21,10 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from ..crd.spec import validate_directory_id
+from ..events.model import EVENT_TYPES
 from ..events.objects import DEFAULT_POLICY, DirectoryPolicy
+from ..events.signing import new_signing_secret
+from ..webhooks.endpoints import WebhookEndpoint
 from .credentials import Entry, matches, token_hash
 
 API_KEY_PREFIX: Final = "kscim_key_"
@@ -106,6 +110,24 @@ class LocalOrganizationRegistry:
     def policy(self, directory: str) -> DirectoryPolicy:
         return DEFAULT_POLICY
 
+    def endpoints(self) -> list[WebhookEndpoint]:
+        """The webhooks of every organization (``EndpointSource``)."""
+        out = []
+        for name, org in sorted(self._read().items()):
+            directories = tuple(sorted(org.get("directories", [])))
+            for hook in org.get("webhooks", []):
+                out.append(
+                    WebhookEndpoint(
+                        f"{name}/{hook['name']}",
+                        name,
+                        hook["url"],
+                        hook["secret"],
+                        frozenset(hook.get("events") or ()),
+                        directories,
+                    )
+                )
+        return out
+
     def organizations(self) -> dict[str, list[str]]:
         """Each organization's directories."""
         return {n: sorted(o.get("directories", [])) for n, o in sorted(self._load().items())}
@@ -165,6 +187,33 @@ class LocalOrganizationRegistry:
                     kept.append(item)
             org["keys"] = [*kept, _entry(key)]
         return key
+
+    def add_webhook(
+        self, name: str, hook: str, url: str, events: list[str], secret: str | None = None
+    ) -> str:
+        """Declare webhook ``hook`` of organization ``name``; return its signing secret.
+
+        Raises KeyError (no such organization), ValueError (bad name, URL or event type).
+        """
+        validate_directory_id(hook)
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("webhook url must start with https:// (or http:// for local receivers)")
+        unknown = [e for e in events if e not in EVENT_TYPES]
+        if unknown:
+            raise ValueError(f"unknown event type {unknown[0]!r}")
+        secret = secret or new_signing_secret()
+        with self._locked() as state:
+            org = state[name]
+            hooks = [h for h in org.get("webhooks", []) if h["name"] != hook]
+            org["webhooks"] = [*hooks, {"name": hook, "url": url, "secret": secret, "events": sorted(events)}]
+        return secret
+
+    def remove_webhook(self, name: str, hook: str) -> bool:
+        with self._locked() as state:
+            org = state.get(name, {})
+            before = len(org.get("webhooks", []))
+            org["webhooks"] = [h for h in org.get("webhooks", []) if h["name"] != hook]
+            return len(org["webhooks"]) != before
 
     def delete(self, name: str) -> bool:
         with self._locked() as state:
