@@ -53,9 +53,7 @@ def _stop(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM
     process.wait(30)
 
 
-def _setup(
-    tmp_path: Path, storage_url: str, receiver: Receiver, directories: list[str], per: int
-) -> list[str]:
+def _setup(tmp_path: Path, storage_url: str, receiver: Receiver, directories: list[str]) -> str:
     state = tmp_path / "state"
     registry = LocalOrganizationRegistry(state)
     org = f"org-{directories[0]}"
