@@ -29,5 +29,11 @@ def open_token_registry(settings: Settings) -> TokenRegistry:
 
 
 def open_organization_registry(settings: Settings) -> OrganizationRegistry:
-    """Where the directory API's organization keys come from (``kubescim organizations``)."""
+    """Where the directory API's organization keys come from: the operator's Secrets
+    (token_source=kubernetes), else ``kubescim organizations`` (the state dir)."""
+    if settings.token_source == "kubernetes":
+        from ..crd.client import kube_configuration
+        from .kubernetes_orgs import KubernetesOrganizationRegistry
+
+        return KubernetesOrganizationRegistry(kube_configuration(), settings.token_namespace).start()
     return LocalOrganizationRegistry(settings.state_dir)
