@@ -87,33 +87,24 @@ def _get(
     return {"get": {"summary": summary, "parameters": parameters, "responses": responses}}
 
 
+def _related_list(what: str, by: str, model: type[BaseModel]) -> dict[str, Any]:
+    """A list of a directory's objects, or of the objects related to one ``by``."""
+    parameters = [
+        _query("directory", "a directory id", _id_schema()),
+        _query(by, f"a {by} id", _id_schema()),
+        *_PAGE,
+    ]
+    summary = f"{what} of a directory, or of a {by} (give exactly one of directory and {by})"
+    return _get(summary, model, parameters, 400, 404)
+
+
 def _paths() -> dict[str, Any]:
     return {
         "/directories": _get("The organization's directories", m.DirectoryList, _PAGE, 400),
         "/directories/{id}": _get("One directory", m.Directory, [_PATH_ID], 404),
-        "/directory_users": _get(
-            "Users of a directory, or of a group (give exactly one of directory and group)",
-            m.UserList,
-            [
-                _query("directory", "a directory id", _id_schema()),
-                _query("group", "a group id", _id_schema()),
-                *_PAGE,
-            ],
-            400,
-            404,
-        ),
+        "/directory_users": _related_list("Users", "group", m.UserList),
         "/directory_users/{id}": _get("One user", m.DirectoryUser, [_PATH_ID], 404),
-        "/directory_groups": _get(
-            "Groups of a directory, or of a user (give exactly one of directory and user)",
-            m.GroupList,
-            [
-                _query("directory", "a directory id", _id_schema()),
-                _query("user", "a user id", _id_schema()),
-                *_PAGE,
-            ],
-            400,
-            404,
-        ),
+        "/directory_groups": _related_list("Groups", "user", m.GroupList),
         "/directory_groups/{id}": _get("One group", m.DirectoryGroup, [_PATH_ID], 404),
         "/events": _get(
             "Change events, oldest first, in order within each directory",

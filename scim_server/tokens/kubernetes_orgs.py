@@ -21,7 +21,7 @@ from kubernetes import client
 
 from ..crd import apikey as ak
 from ..crd import names as n
-from ..crd.client import describe
+from ..crd.client import describe, list_custom_objects
 from ..crd.spec import directory_id
 from ..events.objects import DEFAULT_POLICY, DirectoryPolicy
 from ..events.policy import policy_from_spec
@@ -113,13 +113,7 @@ class KubernetesOrganizationRegistry:
             self._stopped.wait(self.refresh_seconds)
 
     def _custom(self, plural: str) -> list[dict[str, Any]]:
-        custom = client.CustomObjectsApi(self.api)
-        listing: Any
-        if self.namespace:
-            listing = custom.list_namespaced_custom_object(n.GROUP, n.VERSION, self.namespace, plural)
-        else:
-            listing = custom.list_cluster_custom_object(n.GROUP, n.VERSION, plural)
-        return list(listing.get("items") or [])
+        return list_custom_objects(self.api, plural, self.namespace)
 
     def refresh(self) -> None:
         """Read the cluster now (the thread does this every ``refresh_seconds``)."""

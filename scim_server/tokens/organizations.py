@@ -9,11 +9,8 @@ SHA-256 and compared in constant time, like directory tokens.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +23,7 @@ from ..events.objects import DEFAULT_POLICY, DirectoryPolicy
 from ..events.signing import new_signing_secret
 from ..webhooks.endpoints import WebhookEndpoint
 from .credentials import Entry, matches, token_hash
+from .statefile import locked_update
 
 API_KEY_PREFIX: Final = "kscim_key_"
 
@@ -134,17 +132,9 @@ class LocalOrganizationRegistry:
 
     # -- writing (the CLI) --------------------------------------------------------------------
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[dict[str, dict[str, Any]]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            state = self._read()
+    def _locked(self) -> Iterator[dict[str, Any]]:
+        with locked_update(self.path, "organizations", self._read) as state:
             yield state
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".organizations-")
-            with os.fdopen(fd, "w") as f:
-                json.dump({"organizations": state}, f, indent=2, sort_keys=True)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
         self._stamp = None
 
     def create(self, name: str, directories: list[str]) -> str:

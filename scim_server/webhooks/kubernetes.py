@@ -18,7 +18,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ..crd import names as n
-from ..crd.client import describe
+from ..crd.client import describe, list_custom_objects
 from ..crd.spec import directory_id
 from .endpoints import WebhookEndpoint
 
@@ -74,14 +74,7 @@ class KubernetesEndpointSource:
         self._cached: tuple[float, list[WebhookEndpoint]] | None = None
 
     def _list(self, plural: str) -> list[dict[str, Any]]:
-        custom = client.CustomObjectsApi(self.api)
-        listing: Any
-        if self.namespace:
-            listing = custom.list_namespaced_custom_object(n.GROUP, n.VERSION, self.namespace, plural)
-        else:
-            listing = custom.list_cluster_custom_object(n.GROUP, n.VERSION, plural)
-        found: dict[str, Any] = listing  # the client returns a dict for custom objects
-        return list(found.get("items") or [])
+        return list_custom_objects(self.api, plural, self.namespace)
 
     def _secret(self, namespace: str, name: str) -> dict[str, str]:
         try:
