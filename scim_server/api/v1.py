@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel
+from werkzeug.exceptions import HTTPException
 
 from ..events.objects import directory_group, directory_user, event_object
 from ..scim.errors import ScimError, ServiceUnavailable
@@ -27,6 +30,7 @@ from .openapi import document
 from .state import server_state
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+log = logging.getLogger("kubescim.http")
 
 
 class ApiError(Exception):
@@ -58,6 +62,15 @@ def _bad_parameter(error: p.BadParameter) -> Response:
 @bp.errorhandler(ScimError)
 def _scim_error(error: ScimError) -> Response:
     return _api_error(ApiError(error.status, "unavailable" if error.status == 503 else "error", str(error)))
+
+
+@bp.errorhandler(Exception)
+def _unexpected(error: Exception) -> Response:
+    if isinstance(error, HTTPException):  # (Flask prefers this handler to the app's for those too)
+        return _api_error(ApiError(error.code or 500, "http_error", error.name))
+    correlation = g.get("request_id") or os.urandom(12).hex()
+    log.exception("unhandled error", extra={"request_id": correlation})
+    return _api_error(ApiError(500, "internal_error", f"internal error; correlation id {correlation}"))
 
 
 @bp.before_request
