@@ -230,9 +230,11 @@ def cmd_webhooks_run(args: argparse.Namespace) -> int:
         start_http_server(settings.webhook_metrics_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from .tokens.factory import open_organization_registry
+
     registry = LocalOrganizationRegistry(settings.state_dir)
     source = _endpoint_source(settings, registry)
-    worker = Worker(storage, source, settings, organizations=registry)
+    worker = Worker(storage, source, settings, organizations=open_organization_registry(settings))
     try:
         if args.once:
             worker.refresh()
