@@ -18,10 +18,12 @@ from .api.http import error_response
 from .api.ops import bp as ops_bp
 from .api.scim_routes import bp as scim_bp
 from .api.state import EXTENSION, ServerState
+from .api.v1 import bp as v1_bp
 from .config import Settings
 from .scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
 from .storage import Storage, open_storage
-from .tokens.factory import open_token_registry
+from .tokens.factory import open_organization_registry, open_token_registry
+from .tokens.organizations import OrganizationRegistry
 from .tokens.registry import TokenRegistry
 
 log = logging.getLogger("kubescim.http")
@@ -49,6 +51,7 @@ def create_app(
     *,
     storage: Storage | None = None,
     tokens: TokenRegistry | None = None,
+    organizations: OrganizationRegistry | None = None,
 ) -> Flask:
     """Build the app. Storage and tokens default to what ``settings`` describe."""
     settings = settings or Settings()
@@ -63,8 +66,11 @@ def create_app(
         )
     if tokens is None:
         tokens = open_token_registry(settings)
-    app.extensions[EXTENSION] = ServerState(settings, storage, tokens)
+    if organizations is None:
+        organizations = open_organization_registry(settings)
+    app.extensions[EXTENSION] = ServerState(settings, storage, tokens, organizations)
     app.register_blueprint(scim_bp)
+    app.register_blueprint(v1_bp)
     app.register_blueprint(ops_bp)
     _install_hooks(app, settings)
     wsgi: Any = _CollapseSlashes(app.wsgi_app)

@@ -27,6 +27,7 @@ from .config import Settings
 from .crd.durations import parse_duration
 from .crd.spec import validate_directory_id
 from .tokens.local import LocalTokenRegistry
+from .tokens.organizations import LocalOrganizationRegistry
 
 if TYPE_CHECKING:
     from .storage import Storage
@@ -82,6 +83,9 @@ def cmd_directories_create(args: argparse.Namespace) -> int:
     if registry.has(name) and not args.new_token:
         raise CliError(f"directory {name!r} already exists (use 'kubescim tokens rotate {name}')")
     token = registry.issue(name)
+    _activate(settings, name)
+    if args.organization:
+        _attach(settings, args.organization, name)
     endpoint = _endpoint(settings, name, _DEFAULT_BASE_URL)
     data = {"name": name, "endpoint": endpoint, "token": token}
     _emit(data, args.output, f"directory: {name}\nendpoint:  {endpoint}\ntoken:     {token}")
@@ -134,6 +138,19 @@ def _directory_store(args: argparse.Namespace) -> Iterator[tuple[str, Storage]]:
         storage.close()
 
 
+def _activate(settings: Settings, name: str) -> None:
+    """Record ``dsync.activated`` for a new directory (where the backend keeps events)."""
+    from .storage import open_storage
+
+    storage = open_storage(settings.effective_database_url, pool_size=1)
+    try:
+        activate = getattr(storage, "activate_directory", None)
+        if activate is not None:
+            activate(name)
+    finally:
+        storage.close()
+
+
 def cmd_directories_export(args: argparse.Namespace) -> int:
     from .transfer.runner import export_directory
     from .transfer.streams import atomic_file, stdout_utf8
@@ -180,6 +197,195 @@ def cmd_directories_import(args: argparse.Namespace) -> int:
     verb = "would import" if args.dry_run else "imported"
     text = f"{verb} {summary['users']} users and {summary['groups']} groups into {name!r}"
     _emit(summary, args.output, text + (f" in {summary['seconds']} s" if "seconds" in summary else ""))
+    return 0
+
+
+def _attach(settings: Settings, organization: str, directory: str) -> None:
+    try:
+        LocalOrganizationRegistry(settings.state_dir).attach(organization, directory)
+    except KeyError:
+        raise CliError(f"organization {organization!r} not found") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_organizations_create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        key = LocalOrganizationRegistry(settings.state_dir).create(args.name, args.directory or [])
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    data = {"name": args.name, "directories": sorted(set(args.directory or [])), "apiKey": key}
+    _emit(data, args.output, f"organization: {args.name}\napi key:      {key}")
+    return 0
+
+
+def cmd_organizations_list(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    orgs = LocalOrganizationRegistry(settings.state_dir).organizations()
+    rows = [{"name": n, "directories": d} for n, d in orgs.items()]
+    text = "\n".join(["NAME\tDIRECTORIES", *(f"{r['name']}\t{','.join(r['directories'])}" for r in rows)])
+    _emit(rows, args.output, text)
+    return 0
+
+
+def cmd_organizations_attach(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _attach(settings, args.name, _directory_name(args.directory))
+    print(f"directory {args.directory!r} belongs to organization {args.name!r}")
+    return 0
+
+
+def cmd_organizations_rotate_key(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    grace = _parse_duration(args.grace)
+    try:
+        key = LocalOrganizationRegistry(settings.state_dir).rotate(args.name, grace)
+    except KeyError:
+        raise CliError(f"organization {args.name!r} not found") from None
+    data = {"name": args.name, "apiKey": key, "previousKeysValidFor": f"{int(grace.total_seconds())}s"}
+    _emit(data, args.output, f"api key: {key}\nprevious keys stay valid for {args.grace}")
+    return 0
+
+
+def cmd_organizations_delete(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not LocalOrganizationRegistry(settings.state_dir).delete(args.name):
+        raise CliError(f"organization {args.name!r} not found")
+    print(f"organization {args.name!r} deleted (its API keys no longer work)")
+    return 0
+
+
+def cmd_organizations_add_webhook(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        secret = LocalOrganizationRegistry(settings.state_dir).add_webhook(
+            args.name, args.webhook, args.url, args.event or [], args.secret
+        )
+    except KeyError:
+        raise CliError(f"organization {args.name!r} not found") from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    data = {"organization": args.name, "name": args.webhook, "url": args.url, "signingSecret": secret}
+    _emit(data, args.output, f"webhook: {args.name}/{args.webhook} -> {args.url}\nsigning secret: {secret}")
+    return 0
+
+
+def cmd_organizations_remove_webhook(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not LocalOrganizationRegistry(settings.state_dir).remove_webhook(args.name, args.webhook):
+        raise CliError(f"webhook {args.name}/{args.webhook} not found")
+    print(f"webhook {args.name}/{args.webhook} removed")
+    return 0
+
+
+def _open_delivery_storage(settings: Settings) -> Any:
+    from .storage import open_storage
+
+    storage = open_storage(settings.effective_database_url, pool_size=settings.webhook_concurrency + 1)
+    if not hasattr(storage, "claim_streams"):
+        storage.close()
+        raise CliError("this storage backend keeps no webhook delivery state (use SQLite or PostgreSQL)")
+    return storage
+
+
+def cmd_webhooks_run(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .webhooks.worker import Worker
+
+    settings = _settings(args)
+    storage = _open_delivery_storage(settings)
+    if settings.webhook_metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.webhook_metrics_port)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    from .tokens.factory import open_organization_registry
+
+    registry = LocalOrganizationRegistry(settings.state_dir)
+    source = _endpoint_source(settings, registry)
+    worker = Worker(storage, source, settings, organizations=open_organization_registry(settings))
+    try:
+        if args.once:
+            worker.refresh()
+            while worker.tick():
+                pass
+        else:
+            worker.run(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        storage.close()
+    return 0
+
+
+def _endpoint_source(settings: Settings, registry: LocalOrganizationRegistry) -> Any:
+    if settings.token_source == "kubernetes":
+        from .crd.client import kube_configuration
+        from .webhooks.kubernetes import KubernetesEndpointSource
+
+        return KubernetesEndpointSource(kube_configuration(), settings.token_namespace)
+    return registry
+
+
+def cmd_webhooks_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    storage = _open_delivery_storage(settings)
+    registry = LocalOrganizationRegistry(settings.state_dir)
+    try:
+        rows = []
+        for endpoint in _endpoint_source(settings, registry).endpoints():
+            for state in storage.stream_states(endpoint.id):
+                rows.append(
+                    {
+                        "webhook": endpoint.id,
+                        "directory": state.directory,
+                        "delivered": state.seq,
+                        "backlog": state.backlog,
+                        "lastError": state.last_error,
+                        "deadLetters": state.dead_letters,
+                    }
+                )
+    finally:
+        storage.close()
+    lines = ["WEBHOOK\tDIRECTORY\tDELIVERED\tBACKLOG\tDEAD\tLAST ERROR"]
+    lines += [
+        f"{r['webhook']}\t{r['directory']}\t{r['delivered']}\t{r['backlog']}\t{r['deadLetters']}\t"
+        f"{r['lastError'] or ''}"
+        for r in rows
+    ]
+    _emit(rows, args.output, "\n".join(lines))
+    return 0
+
+
+def cmd_webhooks_redeliver(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    storage = _open_delivery_storage(settings)
+    try:
+        if not storage.rewind(args.webhook, args.directory, args.after):
+            raise CliError(
+                f"no delivery stream for webhook {args.webhook!r} and directory {args.directory!r}"
+            )
+    finally:
+        storage.close()
+    print(f"events of {args.directory} after number {args.after} will be delivered again to {args.webhook}")
+    return 0
+
+
+def cmd_events_prune(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    settings = _settings(args)
+    storage = _open_delivery_storage(settings)
+    try:
+        cutoff = datetime.now(UTC) - timedelta(days=settings.event_retention_days)
+        count = storage.prune_events(cutoff)
+    finally:
+        storage.close()
+    print(f"deleted {count} events older than {settings.event_retention_days} days")
     return 0
 
 
@@ -419,6 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("name")
     create.add_argument("--new-token", action="store_true", help="issue another token if it exists")
+    create.add_argument("--organization", help="the organization whose API keys may read the directory")
     create.set_defaults(func=cmd_directories_create)
     lst = dsub.add_parser("list", aliases=["ls"], parents=[common, out, base], help="list directories")
     lst.set_defaults(func=cmd_directories_list)
@@ -442,6 +649,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imp.add_argument("--dry-run", action="store_true", help="check the whole file, write nothing")
     imp.set_defaults(func=cmd_directories_import)
+
+    orgs = sub.add_parser(
+        "organizations", aliases=["organization", "org"], help="organizations and their directory-API keys"
+    )
+    osub = orgs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ocreate = osub.add_parser(
+        "create", parents=[common, out], help="create an organization, print its API key"
+    )
+    ocreate.add_argument("name")
+    ocreate.add_argument("--directory", action="append", help="a directory it owns (repeatable)")
+    ocreate.set_defaults(func=cmd_organizations_create)
+    olist = osub.add_parser("list", aliases=["ls"], parents=[common, out], help="list organizations")
+    olist.set_defaults(func=cmd_organizations_list)
+    oattach = osub.add_parser("attach", parents=[common], help="add a directory to an organization")
+    oattach.add_argument("name")
+    oattach.add_argument("directory")
+    oattach.set_defaults(func=cmd_organizations_attach)
+    orotate = osub.add_parser(
+        "rotate-key", parents=[common, out], help="issue a new API key; the old ones expire"
+    )
+    orotate.add_argument("name")
+    orotate.add_argument("--grace", default="24h", help="how long previous keys stay valid (0 = now)")
+    orotate.set_defaults(func=cmd_organizations_rotate_key)
+    odelete = osub.add_parser("delete", aliases=["rm"], parents=[common], help="delete an organization")
+    odelete.add_argument("name")
+    odelete.set_defaults(func=cmd_organizations_delete)
+
+    hook = osub.add_parser("add-webhook", parents=[common, out], help="declare a webhook, print its secret")
+    hook.add_argument("name")
+    hook.add_argument("webhook", help="the webhook's name (letters, digits, '-')")
+    hook.add_argument("--url", required=True)
+    hook.add_argument("--event", action="append", help="deliver only this event type (repeatable)")
+    hook.add_argument("--secret", help="the signing secret (whsec_...); default: a new one")
+    hook.set_defaults(func=cmd_organizations_add_webhook)
+    unhook = osub.add_parser("remove-webhook", parents=[common], help="remove a webhook")
+    unhook.add_argument("name")
+    unhook.add_argument("webhook")
+    unhook.set_defaults(func=cmd_organizations_remove_webhook)
+
+    webhooks = sub.add_parser("webhooks", help="deliver change events to webhooks")
+    wsub = webhooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    wrun = wsub.add_parser("run", parents=[common], help="run a delivering worker (until SIGTERM)")
+    wrun.add_argument("--once", action="store_true", help="deliver what is pending, then exit")
+    wrun.set_defaults(func=cmd_webhooks_run)
+    wstatus = wsub.add_parser(
+        "status", parents=[common, out], help="delivery state per webhook and directory"
+    )
+    wstatus.set_defaults(func=cmd_webhooks_status)
+    wredo = wsub.add_parser("redeliver", parents=[common], help="deliver a directory's events again")
+    wredo.add_argument("webhook", help="<organization>/<webhook>")
+    wredo.add_argument("directory")
+    wredo.add_argument("--after", type=int, default=0, help="redeliver events numbered above this")
+    wredo.set_defaults(func=cmd_webhooks_redeliver)
+
+    events = sub.add_parser("events", help="the change event log")
+    esub = events.add_subparsers(dest="action", required=True, metavar="ACTION")
+    prune = esub.add_parser("prune", parents=[common], help="delete events older than the retention")
+    prune.set_defaults(func=cmd_events_prune)
 
     tokens = sub.add_parser("tokens", help="manage bearer tokens")
     tsub = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")

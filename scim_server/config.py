@@ -130,6 +130,49 @@ class Settings(BaseSettings):
         ),
     )
 
+    event_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description=(
+            "change events older than this are deleted (by the webhook worker, hourly, or "
+            "kubescim events prune); webhooks and the events API see what is kept"
+        ),
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="a webhook delivery not answered within this fails"
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="first retry delay of a failed delivery; it doubles per attempt, with full jitter",
+    )
+    webhook_retry_max_seconds: float = Field(
+        default=600.0, gt=0, description="longest delay between two attempts at one event"
+    )
+    webhook_dead_letter_after_seconds: float = Field(
+        default=3 * 86400.0,
+        gt=0,
+        description=(
+            "an event still failing this long after it occurred is dead-lettered and delivery "
+            "moves on (kubescim webhooks redeliver replays it)"
+        ),
+    )
+    webhook_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "how long a worker's claim on a (webhook, directory) stream lasts: a killed worker's "
+            "streams resume elsewhere after this"
+        ),
+    )
+    webhook_concurrency: int = Field(
+        default=4, ge=1, le=256, description="streams one webhook worker delivers at once (each in order)"
+    )
+    webhook_metrics_port: int | None = Field(
+        default=None, description="serve the webhook worker's Prometheus metrics on this port"
+    )
+
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, value: str) -> str:

@@ -136,6 +136,9 @@ def stats_status(storage: Storage, status: Mapping[str, Any]) -> dict[str, Any]:
     dir_id = status.get("directoryId")
     if not dir_id:
         return {}
+    activate = getattr(storage, "activate_directory", None)
+    if activate is not None:  # dsync.activated, once, where the backend keeps events
+        activate(dir_id)
     stats = storage.stats(dir_id)
     new: dict[str, Any] = {"users": stats.users, "groups": stats.groups}
     if stats.last_change is not None:
@@ -159,6 +162,9 @@ def finalize_directory(clients: Clients, storage: Storage | None, body: Mapping[
         storage.delete_directory(dir_id)
         event: Event = ("Normal", c.REASON_DATA_DELETED, f"users and groups of directory {dir_id} deleted")
     else:
+        deactivate = getattr(storage, "deactivate_directory", None)
+        if deactivate is not None:  # dsync.deleted, though the data stays
+            deactivate(dir_id)
         event = ("Normal", c.REASON_DATA_RETAINED, f"users and groups of directory {dir_id} retained")
     for fn, obj in (
         (clients.core.delete_namespaced_secret, d.secret_name(name)),

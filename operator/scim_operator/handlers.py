@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -22,6 +23,7 @@ from scim_server.storage import Storage
 
 from . import constants as c
 from . import events
+from .apikeys import ensure_api_key
 from .decide import IdClaim
 from .directory import Clients, finalize_directory
 from .organization import deletion_blocked, member_summary, organization_ready, organization_status
@@ -171,6 +173,8 @@ async def organization_changed(
     reconciler = _memo(memo)
     members = list(kwargs["directory_members"].get((namespace, name)) or [])
     patch.status.update(organization_status(body, members))
+    key_status = await reconciler.run(ensure_api_key, reconciler.clients.core, body, datetime.now(UTC))
+    patch.status.update(key_status)
     for member in members:
         if organization_ready(member):
             continue

@@ -8,6 +8,7 @@ from flask import current_app
 
 from ..config import Settings
 from ..storage import Storage
+from ..tokens.organizations import OrganizationRegistry
 from ..tokens.registry import TokenRegistry
 
 EXTENSION = "kubescim"
@@ -18,6 +19,7 @@ class ServerState:
     settings: Settings
     storage: Storage
     tokens: TokenRegistry
+    organizations: OrganizationRegistry
 
 
 def server_state() -> ServerState:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import ReadTimeoutError
+
+from . import names as n
 
 
 def kube_configuration() -> client.Configuration:
@@ -25,6 +29,17 @@ def api_client(pool_size: int) -> client.ApiClient:
     configuration = kube_configuration()
     configuration.connection_pool_maxsize = pool_size
     return client.ApiClient(configuration)
+
+
+def list_custom_objects(api: client.ApiClient, plural: str, namespace: str | None) -> list[dict[str, Any]]:
+    """Every object of one of our kinds, in ``namespace`` (all namespaces when None)."""
+    custom = client.CustomObjectsApi(api)
+    listing: Any
+    if namespace:
+        listing = custom.list_namespaced_custom_object(n.GROUP, n.VERSION, namespace, plural)
+    else:
+        listing = custom.list_cluster_custom_object(n.GROUP, n.VERSION, plural)
+    return list(listing.get("items") or [])
 
 
 def describe(exc: BaseException) -> str:

@@ -21,12 +21,14 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
+from ..events.model import DIRECTORY_DELETED, Change, resource_change
 from ..scim.errors import Conflict, InvalidValue, NotFound, ScimError
 from ..scim.filter import Filter
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
 from . import sqlfiles
 from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .changes import MemberDelta
 from .exported import Exported, exported
 from .integrity import check_violation, foreign_key_violation, unique_violation
 from .rows import (
@@ -76,15 +78,16 @@ WITH known AS MATERIALIZED (
     SELECT %(d)s, %(g)s, mine.id, mine.t FROM mine, ok
     WHERE ok.ok AND EXISTS (SELECT 1 FROM groups WHERE directory_id = %(d)s AND id = %(g)s)
     ON CONFLICT DO NOTHING
-    RETURNING 1
+    RETURNING member_id, member_type
 ), upd AS (
     UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
     WHERE EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
     RETURNING r.id, r.data, r.created, r.last_modified, r.version
 )
-SELECT id, data, created, last_modified, version, NULL, TRUE FROM upd
+SELECT id, data, created, last_modified, version, NULL, TRUE,
+    (SELECT json_agg(json_build_array(member_id, member_type)) FROM ins) FROM upd
 UNION ALL
-SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL, FALSE FROM groups r, ok
+SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL, FALSE, NULL FROM groups r, ok
 WHERE ok.ok AND NOT EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 # Optimistic: only the version that was read may be replaced.
@@ -100,15 +103,16 @@ RETURNING r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS}
 _REMOVE_MEMBERS = """
 WITH del AS (
     DELETE FROM memberships WHERE directory_id = %(d)s AND group_id = %(g)s AND member_id = ANY(%(ids)s)
-    RETURNING 1
+    RETURNING member_id, member_type
 ), upd AS (
     UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
     WHERE EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
     RETURNING r.id, r.data, r.created, r.last_modified, r.version
 )
-SELECT id, data, created, last_modified, version, NULL FROM upd
+SELECT id, data, created, last_modified, version, NULL,
+    (SELECT json_agg(json_build_array(member_id, member_type)) FROM del) FROM upd
 UNION ALL
-SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL FROM groups r
+SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL, NULL FROM groups r
 WHERE NOT EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
 
@@ -192,9 +196,12 @@ class PostgresStorage(SqlStorage):
         k: f"SELECT data, version FROM {t} r {_BY_ID} FOR UPDATE" for k, t in TABLES.items()
     }
     version_sql: ClassVar = {k: f"SELECT version FROM {t} r {_BY_ID} FOR UPDATE" for k, t in TABLES.items()}
+    select_sql: ClassVar = _SELECT
     param = "%s"
     sort_order = "{expr} {direction} NULLS LAST, r.seq"
     json_as_text = False
+    lock_suffix = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, url: str, *, pool_size: int = 4, auto_migrate: bool = True) -> None:
         if auto_migrate:
@@ -233,6 +240,21 @@ class PostgresStorage(SqlStorage):
             row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
         return row
 
+    def _read_all(self, sql: str, params: tuple[Any, ...] | list[Any]) -> list[tuple[Any, ...]]:
+        with self.pool.connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _json(self, value: Any) -> Jsonb:
+        return Jsonb(value)
+
+    def _users_by_ids(
+        self, conn: psycopg.Connection[Any], directory: str, ids: list[str]
+    ) -> Iterator[Resource]:
+        rows = conn.execute(
+            f"{_USER_SELECT} WHERE r.id = ANY(%s) AND r.directory_id = %s", (ids, directory)
+        ).fetchall()
+        return (self._render("User", row) for row in rows)
+
     def _compiler(self, kind: Kind) -> PostgresFilterCompiler:
         return PostgresFilterCompiler(kind)
 
@@ -252,14 +274,17 @@ class PostgresStorage(SqlStorage):
         ts = now()
         with self._conn() as conn:
             if kind == "User":
-                conn.execute(
-                    "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
-                    "display_name, active, data, created, last_modified) VALUES (%(d)s, %(id)s, "
-                    "%(user_name)s, %(user_name_key)s, %(external_id)s, %(display_name)s, %(active)s, "
-                    "%(data)s, %(ts)s, %(ts)s)",
-                    {"d": directory, "id": new_id, "data": Jsonb(doc), "ts": ts, **user_columns(doc)},
-                )
-                return user_resource(new_id, doc, ts, ts, 1, None)
+                created = user_resource(new_id, doc, ts, ts, 1, None)
+                with conn.transaction():
+                    conn.execute(
+                        "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
+                        "display_name, active, data, created, last_modified) VALUES (%(d)s, %(id)s, "
+                        "%(user_name)s, %(user_name_key)s, %(external_id)s, %(display_name)s, %(active)s, "
+                        "%(data)s, %(ts)s, %(ts)s)",
+                        {"d": directory, "id": new_id, "data": Jsonb(doc), "ts": ts, **user_columns(doc)},
+                    )
+                    self._emit(conn, directory, [resource_change("User", "created", created)])
+                return created
             members = doc.get("members") or []
             data = {k: v for k, v in doc.items() if k != "members"}
             with conn.transaction():
@@ -269,8 +294,12 @@ class PostgresStorage(SqlStorage):
                     "%(display_name_key)s, %(external_id)s, %(data)s, %(ts)s, %(ts)s)",
                     {"d": directory, "id": new_id, "data": Jsonb(data), "ts": ts, **group_columns(data)},
                 )
+                delta = MemberDelta()
                 if members:
-                    self._add_members(conn, directory, new_id, [m["value"] for m in members], ts)
+                    delta = self._add_members(conn, directory, new_id, [m["value"] for m in members], ts)
+                group = group_resource(new_id, data, ts, ts, 1, None)
+                events = [resource_change("Group", "created", group)]
+                self._emit(conn, directory, events + self._membership_changes(conn, directory, group, delta))
             if not members:
                 return group_resource(new_id, data, ts, ts, 1, None)
         return self.get(directory, kind, new_id)
@@ -352,29 +381,36 @@ class PostgresStorage(SqlStorage):
             doc = mutate(attributes)
             if doc == attributes:
                 return current  # nothing changes, so neither does the version
-            with self._conn() as conn:
+            with self._conn() as conn, conn.transaction():
                 row = conn.execute(
                     _UPDATE_USER,
                     {"d": directory, "id": id, "version": version, "data": Jsonb(doc), "ts": now()}
                     | user_columns(doc),
                 ).fetchone()
+                if row is not None:
+                    updated = self._render(kind, row)
+                    self._emit(conn, directory, [resource_change("User", "updated", updated, current)])
             if row is not None:
-                return self._render(kind, row)
+                return updated
         raise Conflict("the resource is being changed concurrently; retry")
 
     def _fast_member_change(self, directory: str, id: str, change: MemberChange) -> Resource:
         wanted = list(dict.fromkeys(change.ids))
         params = {"d": directory, "g": id, "ids": wanted, "now": now()}
-        with self._conn() as conn:
+        with self._conn() as conn, conn.transaction():
             if change.kind == "add":
                 row = conn.execute(_ADD_MEMBERS, params).fetchone()
                 if row is None:
                     self._raise_missing(conn, directory, id, wanted)
+                delta = MemberDelta(added=_members(row[7] if row else None))
             else:
                 row = conn.execute(_REMOVE_MEMBERS, params).fetchone()
-        if row is None:
-            raise NotFound(f"Group {id!r} not found")
-        return self._render("Group", row[:6])
+                delta = MemberDelta(removed=_members(row[6] if row else None))
+            if row is None:
+                raise NotFound(f"Group {id!r} not found")
+            group = self._render("Group", row[:6])
+            self._emit(conn, directory, self._membership_changes(conn, directory, group, delta))
+        return group
 
     def _raise_missing(
         self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str]
@@ -389,13 +425,13 @@ class PostgresStorage(SqlStorage):
 
     def _add_members(
         self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str], ts: Any
-    ) -> bool:
-        """Add members; return whether any was new. Raises NotFound, InvalidValue."""
+    ) -> MemberDelta:
+        """Add members; return those that were new. Raises NotFound, InvalidValue."""
         ids = list(dict.fromkeys(ids))
         row = conn.execute(_ADD_MEMBERS, {"d": directory, "g": group, "ids": ids, "now": ts}).fetchone()
         if row is None:
             self._raise_missing(conn, directory, group, ids)
-        return bool(row and row[6])
+        return MemberDelta(added=_members(row[7] if row else None))
 
     def _update_attributes(
         self, conn: psycopg.Connection[Any], directory: str, kind: Kind, id: str, data: dict[str, Any]
@@ -416,32 +452,37 @@ class PostgresStorage(SqlStorage):
         group: str,
         change: MemberChange,
         ts: Any,
-    ) -> bool:
-        """Apply one membership change; return whether any membership changed."""
+    ) -> MemberDelta:
+        """Apply one membership change; return who joined and left."""
         if change.kind == "add":
-            return bool(change.ids) and self._add_members(conn, directory, group, list(change.ids), ts)
+            if not change.ids:
+                return MemberDelta()
+            return self._add_members(conn, directory, group, list(change.ids), ts)
         if change.kind == "remove":
-            deleted = conn.execute(
+            return _removed(
+                conn,
                 "DELETE FROM memberships WHERE directory_id = %s AND group_id = %s AND member_id = ANY(%s)",
-                (directory, group, list(change.ids)),
-            ).rowcount
-            return deleted > 0
+                [directory, group, list(change.ids)],
+            )
         if change.kind == "replace":
-            deleted = conn.execute(
+            removed = _removed(
+                conn,
                 "DELETE FROM memberships WHERE directory_id = %s AND group_id = %s "
                 "AND NOT (member_id = ANY(%s))",
-                (directory, group, list(change.ids)),
-            ).rowcount
-            added = bool(change.ids) and self._add_members(conn, directory, group, list(change.ids), ts)
-            return deleted > 0 or added
+                [directory, group, list(change.ids)],
+            )
+            if not change.ids:
+                return removed
+            return removed.merge(self._add_members(conn, directory, group, list(change.ids), ts))
         assert change.filter is not None
         sql, params = self._member_filter(change.filter)
-        deleted = conn.execute(
+        return _removed(
+            conn,
             f"DELETE FROM memberships m1 USING groups r WHERE r.directory_id = %s AND r.id = %s "
             f"AND m1.directory_id = r.directory_id AND m1.group_id = r.id AND {sql}",
             [directory, group, *params],
-        ).rowcount
-        return deleted > 0
+            "m1.",
+        )
 
     @staticmethod
     def _member_filter(node: Filter) -> tuple[str, list[Any]]:
@@ -482,6 +523,7 @@ class PostgresStorage(SqlStorage):
             ]
             if not ids:
                 return 0
+            gone = list(self._users_by_ids(conn, directory, ids))
             conn.execute(
                 "WITH gone AS (DELETE FROM memberships WHERE member_id = ANY(%s) RETURNING group_id) "
                 "UPDATE groups SET version = version + 1, last_modified = %s "
@@ -489,12 +531,15 @@ class PostgresStorage(SqlStorage):
                 (ids, now()),
             )
             conn.execute("DELETE FROM users WHERE id = ANY(%s) AND directory_id = %s", (ids, directory))
+            self._emit(conn, directory, [resource_change("User", "deleted", u) for u in gone])
         return len(ids)
 
     def delete_directory(self, directory: str) -> None:
         with self._conn() as conn, conn.transaction():
             for table in ("memberships", "groups", "users"):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = %s", (directory,))
+            self._emit(conn, directory, [Change(DIRECTORY_DELETED, {"directory": directory})])
+            self._set_active(conn, directory, False)
 
 
 def _raise_unknown_members(conn: psycopg.Connection[Any], directory: str, ids: list[str]) -> None:
@@ -515,3 +560,14 @@ def _raise_unknown_members(conn: psycopg.Connection[Any], directory: str, ids: l
 def _attributes(resource: Resource) -> dict[str, Any]:
     """The canonical attributes of a stored resource (what PATCH and PUT operate on)."""
     return {k: v for k, v in resource.items() if k not in ("id", "schemas", "meta", "groups", "members")}
+
+
+def _members(value: Any) -> list[tuple[str, str]]:
+    """The ``[[id, type], ...]`` JSON a membership statement aggregates, as pairs."""
+    return [(m, t) for m, t in value or []]
+
+
+def _removed(conn: psycopg.Connection[Any], sql: str, params: list[Any], prefix: str = "") -> MemberDelta:
+    """Run a membership DELETE; return the members it removed."""
+    rows = conn.execute(f"{sql} RETURNING {prefix}member_id, {prefix}member_type", params).fetchall()
+    return MemberDelta(removed=[(m, t) for m, t in rows])

@@ -12,18 +12,23 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
+from ..events.model import resource_change
 from ..scim.errors import NotFound
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
 from .base import Kind, Mutator, Page, ReplaceByPatch, Resource, RestoreByBatch
+from .changes import MemberDelta
 from .rows import check_version, group_entry, group_resource, member_entry, user_resource
+from .sqlevents import SqlEventLog
 from .sqlfilter import SqlFilterCompiler
+from .sqlreads import TABLES as TABLES
+from .sqlreads import SqlDirectoryReads
+from .sqlwebhooks import SqlWebhookQueue
 
-TABLES: dict[Kind, str] = {"User": "users", "Group": "groups"}
 RELATED: dict[Kind, str] = {"User": "groups", "Group": "members"}
 
 
-class SqlStorage(RestoreByBatch, ReplaceByPatch, ABC):
+class SqlStorage(RestoreByBatch, ReplaceByPatch, SqlEventLog, SqlDirectoryReads, SqlWebhookQueue, ABC):
     """A backend whose rows are (id, data, created, last_modified, version, related)."""
 
     #: ``SELECT`` of one resource by directory and id, keyed by (kind, with related).
@@ -63,8 +68,10 @@ class SqlStorage(RestoreByBatch, ReplaceByPatch, ABC):
         """Write a resource's attributes and their columns (not its version)."""
 
     @abstractmethod
-    def _apply_change(self, conn: Any, directory: str, group: str, change: MemberChange, ts: Any) -> bool:
-        """Apply one membership change; return whether any membership changed."""
+    def _apply_change(
+        self, conn: Any, directory: str, group: str, change: MemberChange, ts: Any
+    ) -> MemberDelta:
+        """Apply one membership change; return who joined and left (true if anyone did)."""
 
     @abstractmethod
     def _touch(self, conn: Any, directory: str, kind: Kind, id: str, ts: Any) -> None:
@@ -89,6 +96,11 @@ class SqlStorage(RestoreByBatch, ReplaceByPatch, ABC):
             return user_resource(id_, data, created, modified, version, groups)
         members = [member_entry(m, t) for m, t in related] if related else None
         return group_resource(id_, data, created, modified, version, members)
+
+    def _snapshot(self, conn: Any, directory: str, kind: Kind, id: str) -> Resource:
+        """A resource as an event carries it: a User with its groups, a Group without members."""
+        row = conn.execute(self.get_sql[kind, kind == "User"], (directory, id)).fetchone()
+        return self._render(kind, row)
 
     # -- reads --------------------------------------------------------------------------
     def get(self, directory: str, kind: Kind, id: str, *, members: bool = True) -> Resource:
@@ -135,16 +147,23 @@ class SqlStorage(RestoreByBatch, ReplaceByPatch, ABC):
                 raise NotFound(f"{kind} {id!r} not found")
             check_version(if_match, int(row[1]))
             current = json.loads(row[0]) if self.json_as_text else row[0]
-            changed = False
+            updated = False
             if mutate is not None:
                 data = mutate(dict(current))
                 if data != current:
                     self._update_attributes(conn, directory, kind, id, data)
-                    changed = True
+                    updated = True
+            delta = MemberDelta()
             for change in changes:
-                changed = self._apply_change(conn, directory, id, change, ts) or changed
-            if changed:
+                delta = delta.merge(self._apply_change(conn, directory, id, change, ts))
+            if updated or delta:
                 self._touch(conn, directory, kind, id, ts)
+                after = self._snapshot(conn, directory, kind, id)
+                before = with_attributes(after, current)
+                events = [resource_change(kind, "updated", after, before)] if updated else []
+                if kind == "Group":
+                    events += self._membership_changes(conn, directory, after, delta)
+                self._emit(conn, directory, events)
 
     def delete(self, directory: str, kind: Kind, id: str, *, if_match: str | None) -> None:
         with self._transaction() as conn:
@@ -152,4 +171,15 @@ class SqlStorage(RestoreByBatch, ReplaceByPatch, ABC):
             if row is None:
                 raise NotFound(f"{kind} {id!r} not found")
             check_version(if_match, int(row[0]))
+            gone = self._snapshot(conn, directory, kind, id)
             self._delete_rows(conn, directory, kind, id, self._now())
+            self._emit(conn, directory, [resource_change(kind, "deleted", gone)])
+
+
+_NOT_ATTRIBUTES = frozenset(("id", "schemas", "meta", "groups", "members"))
+
+
+def with_attributes(resource: Resource, attributes: dict[str, Any]) -> Resource:
+    """``resource`` with its attributes replaced by ``attributes`` (the state before an update)."""
+    kept = {k: v for k, v in resource.items() if k in _NOT_ATTRIBUTES}
+    return {**kept, **attributes}

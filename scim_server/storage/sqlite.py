@@ -16,14 +16,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..events.model import DIRECTORY_DELETED, Change, resource_change
 from ..scim.casefold import fold
 from ..scim.errors import InvalidValue
 from ..scim.patch import MemberChange
 from ..scim.query import ListQuery
 from .base import DirectoryStats, Kind, Mutator, Page, Resource
+from .changes import MemberDelta
 from .exported import Exported, exported
 from .integrity import check_violation, foreign_key_violation, unique_violation
-from .rows import group_columns, iso, now, parse_time, user_columns, user_resource
+from .rows import group_columns, group_resource, iso, now, parse_time, user_columns, user_resource
 from .sqlbase import RELATED, TABLES, SqlStorage
 from .sqlfilter import SqliteFilterCompiler
 from .sqlite_schema import migrate
@@ -95,6 +97,7 @@ class SqliteStorage(SqlStorage):
     get_sql: ClassVar = {key: f"{select} {_BY_ID}" for key, select in _SELECT.items()}
     lock_sql: ClassVar = {k: f"SELECT data, version FROM {t} r {_BY_ID}" for k, t in TABLES.items()}
     version_sql: ClassVar = {k: f"SELECT version FROM {t} r {_BY_ID}" for k, t in TABLES.items()}
+    select_sql: ClassVar = _SELECT
     param = "?"
     sort_order = "{expr} IS NULL, {expr} {direction}, r.seq"
     json_as_text = True
@@ -135,6 +138,19 @@ class SqliteStorage(SqlStorage):
         row: tuple[Any, ...] | None = self._connection().execute(sql, params).fetchone()
         return row
 
+    def _read_all(self, sql: str, params: tuple[Any, ...] | list[Any]) -> list[tuple[Any, ...]]:
+        return self._connection().execute(sql, params).fetchall()
+
+    def _json(self, value: Any) -> str:
+        return json.dumps(value)
+
+    def _users_by_ids(self, conn: sqlite3.Connection, directory: str, ids: list[str]) -> Iterator[Resource]:
+        rows = conn.execute(
+            f"{_SELECT['User', True]} WHERE r.directory_id = ? AND r.id IN (SELECT value FROM json_each(?))",
+            (directory, json.dumps(ids)),
+        ).fetchall()
+        return (self._render("User", row) for row in rows)
+
     def _compiler(self, kind: Kind) -> SqliteFilterCompiler:
         return SqliteFilterCompiler(kind)
 
@@ -160,14 +176,19 @@ class SqliteStorage(SqlStorage):
                     _INSERT_USER,
                     {"d": directory, "id": new_id, "data": json.dumps(doc), "ts": ts} | user_columns(doc),
                 )
-                return user_resource(new_id, doc, ts, ts, 1, None)
+                created = user_resource(new_id, doc, ts, ts, 1, None)
+                self._emit(conn, directory, [resource_change("User", "created", created)])
+                return created
             members = [m["value"] for m in doc.get("members") or []]
             data = {k: v for k, v in doc.items() if k != "members"}
             conn.execute(
                 _INSERT_GROUP,
                 {"d": directory, "id": new_id, "data": json.dumps(data), "ts": ts} | group_columns(data),
             )
-            self._add_members(conn, directory, new_id, members)
+            delta = self._add_members(conn, directory, new_id, members)
+            group = group_resource(new_id, data, ts, ts, 1, None)
+            events = [resource_change("Group", "created", group)]
+            self._emit(conn, directory, events + self._membership_changes(conn, directory, group, delta))
         return self.get(directory, kind, new_id)
 
     def restore_many(self, directory: str, kind: Kind, docs: Sequence[dict[str, Any]]) -> None:
@@ -253,10 +274,12 @@ class SqliteStorage(SqlStorage):
             (ts, directory, id),
         )
 
-    def _add_members(self, conn: sqlite3.Connection, directory: str, group: str, ids: list[str]) -> bool:
-        """Add members; return whether any was new. Raises InvalidValue for an unknown one."""
+    def _add_members(
+        self, conn: sqlite3.Connection, directory: str, group: str, ids: list[str]
+    ) -> MemberDelta:
+        """Add members; return those that were new. Raises InvalidValue for an unknown one."""
         if not ids:
-            return False
+            return MemberDelta()
         ids = list(dict.fromkeys(ids))
         wanted = json.dumps(ids)
         known = conn.execute(
@@ -269,44 +292,41 @@ class SqliteStorage(SqlStorage):
             found = {k[0] for k in known}
             missing = [i for i in ids if i not in found]
             raise InvalidValue(f"members not found in this directory: {', '.join(missing[:10])}")
-        before = conn.total_changes
-        conn.executemany(
-            "INSERT OR IGNORE INTO memberships (directory_id, group_id, member_id, member_type) "
-            "VALUES (?, ?, ?, ?)",
-            [(directory, group, member, kind) for member, kind in known],
-        )
-        return conn.total_changes != before
+        added = conn.execute(
+            "INSERT INTO memberships (directory_id, group_id, member_id, member_type) "
+            "SELECT ?, ?, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) "
+            "WHERE true ON CONFLICT DO NOTHING RETURNING member_id, member_type",
+            (directory, group, json.dumps([list(k) for k in known])),
+        ).fetchall()
+        return MemberDelta(added=[(m, t) for m, t in added])
 
     def _apply_change(
         self, conn: sqlite3.Connection, directory: str, group: str, change: MemberChange, ts: Any
-    ) -> bool:
+    ) -> MemberDelta:
         ids = json.dumps(list(change.ids))
         if change.kind == "add":
             return self._add_members(conn, directory, group, list(change.ids))
         if change.kind == "remove":
-            return (
-                conn.execute(
-                    "DELETE FROM memberships WHERE directory_id = ? AND group_id = ? "
-                    "AND member_id IN (SELECT value FROM json_each(?))",
-                    (directory, group, ids),
-                ).rowcount
-                > 0
+            return _removed(
+                conn,
+                "DELETE FROM memberships WHERE directory_id = ? AND group_id = ? "
+                "AND member_id IN (SELECT value FROM json_each(?))",
+                [directory, group, ids],
             )
         if change.kind == "replace":
-            deleted = conn.execute(
+            removed = _removed(
+                conn,
                 "DELETE FROM memberships WHERE directory_id = ? AND group_id = ? "
                 "AND member_id NOT IN (SELECT value FROM json_each(?))",
-                (directory, group, ids),
-            ).rowcount
-            return self._add_members(conn, directory, group, list(change.ids)) or deleted > 0
+                [directory, group, ids],
+            )
+            return removed.merge(self._add_members(conn, directory, group, list(change.ids)))
         assert change.filter is not None
         sql, params = SqliteFilterCompiler("Group").compile_member_filter(change.filter)
-        return (
-            conn.execute(
-                f"DELETE FROM memberships AS m1 WHERE m1.directory_id = ? AND m1.group_id = ? AND {sql}",
-                [directory, group, *params],
-            ).rowcount
-            > 0
+        return _removed(
+            conn,
+            f"DELETE FROM memberships AS m1 WHERE m1.directory_id = ? AND m1.group_id = ? AND {sql}",
+            [directory, group, *params],
         )
 
     # -- delete / stats ----------------------------------------------------------------------
@@ -343,6 +363,7 @@ class SqliteStorage(SqlStorage):
                     "SELECT id FROM users WHERE directory_id = ? AND active = 0", (directory,)
                 ).fetchall()
             ]
+            gone = list(self._users_by_ids(conn, directory, ids)) if ids else []
             wanted = json.dumps(ids)
             conn.execute(
                 "UPDATE groups SET version = version + 1, last_modified = ? WHERE id IN "
@@ -356,9 +377,18 @@ class SqliteStorage(SqlStorage):
                 "DELETE FROM users WHERE directory_id = ? AND id IN (SELECT value FROM json_each(?))",
                 (directory, wanted),
             )
+            self._emit(conn, directory, [resource_change("User", "deleted", u) for u in gone])
         return len(ids)
 
     def delete_directory(self, directory: str) -> None:
         with self._transaction() as conn:
             for table in ("memberships", "groups", "users"):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = ?", (directory,))
+            self._emit(conn, directory, [Change(DIRECTORY_DELETED, {"directory": directory})])
+            self._set_active(conn, directory, False)
+
+
+def _removed(conn: sqlite3.Connection, sql: str, params: list[Any]) -> MemberDelta:
+    """Run a membership DELETE; return the members it removed."""
+    rows = conn.execute(f"{sql} RETURNING member_id, member_type", params).fetchall()
+    return MemberDelta(removed=[(m, t) for m, t in rows])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..config import Settings
 from .local import LocalTokenRegistry
+from .organizations import LocalOrganizationRegistry, OrganizationRegistry
 from .registry import TokenRegistry
 
 
@@ -25,3 +26,14 @@ def open_token_registry(settings: Settings) -> TokenRegistry:
 
         return ManifestTokenRegistry(settings.manifests_dir, local)
     return local
+
+
+def open_organization_registry(settings: Settings) -> OrganizationRegistry:
+    """Where the directory API's organization keys come from: the operator's Secrets
+    (token_source=kubernetes), else ``kubescim organizations`` (the state dir)."""
+    if settings.token_source == "kubernetes":
+        from ..crd.client import kube_configuration
+        from .kubernetes_orgs import KubernetesOrganizationRegistry
+
+        return KubernetesOrganizationRegistry(kube_configuration(), settings.token_namespace).start()
+    return LocalOrganizationRegistry(settings.state_dir)

@@ -4,12 +4,8 @@ tokens file (for tokens mounted from a Secret)."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
-import os
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +14,7 @@ import yaml
 
 from ..crd.spec import validate_directory_id
 from .credentials import Entry, matches, new_token, token_hash
+from .statefile import locked_update
 
 
 class LocalTokenRegistry:
@@ -87,19 +84,8 @@ class LocalTokenRegistry:
         return None
 
     # -- writing ------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _locked_state(self) -> Iterator[dict[str, list[dict[str, Any]]]]:
-        self.state_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock_path = self.state_file.with_suffix(".lock")
-        with open(lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            state = self._read_state()
-            yield state
-            fd, tmp = tempfile.mkstemp(dir=self.state_file.parent, prefix=".tokens-")
-            with os.fdopen(fd, "w") as f:
-                json.dump({"directories": state}, f, indent=2, sort_keys=True)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.state_file)
+    def _locked_state(self) -> contextlib.AbstractContextManager[dict[str, Any]]:
+        return locked_update(self.state_file, "directories", self._read_state)
 
     def issue(self, directory: str, *, grace: timedelta | None = None) -> str:
         """Issue a new token for ``directory`` and return it (the only time it is visible).

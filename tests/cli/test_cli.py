@@ -12,6 +12,7 @@ from scim_server.cli import _settings, build_parser, main
 from scim_server.storage import open_storage
 from scim_server.storage.postgres import migrations
 from scim_server.tokens.local import LocalTokenRegistry
+from scim_server.tokens.organizations import LocalOrganizationRegistry
 
 
 @pytest.fixture
@@ -198,3 +199,40 @@ def test_public_url_shapes_printed_endpoints_without_a_base_url_flag(
     monkeypatch.setenv("KUBESCIM_PUBLIC_URL", "https://from-env.example/")
     _, out, _ = run(capsys, "directories", "create", "acme", "-o", "json")
     assert json.loads(out)["endpoint"] == "https://from-env.example/scim/v2/acme"
+
+
+def test_organizations_issue_rotate_and_delete_api_keys(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "organizations", "create", "acme", "--directory", "acme-okta", "-o", "json")
+    assert code == 0
+    key = json.loads(out)["apiKey"]
+    registry = LocalOrganizationRegistry(state)
+    org = registry.authenticate(key)
+    assert org is not None
+    assert (org.id, org.directories) == ("acme", frozenset({"acme-okta"}))
+    assert key not in (state / "organizations.json").read_text()
+
+    assert run(capsys, "directories", "create", "acme-entra", "--organization", "acme")[0] == 0
+    code, out, _ = run(capsys, "organizations", "list", "-o", "json")
+    assert json.loads(out) == [{"name": "acme", "directories": ["acme-entra", "acme-okta"]}]
+    code, _, err = run(capsys, "directories", "create", "x", "--organization", "nope")
+    assert (code, err.strip()) == (1, "error: organization 'nope' not found")
+
+    code, out, _ = run(capsys, "organizations", "rotate-key", "acme", "--grace", "0", "-o", "json")
+    assert code == 0
+    assert registry.authenticate(key) is None
+    assert registry.authenticate(json.loads(out)["apiKey"]) is not None
+
+    assert run(capsys, "organizations", "delete", "acme")[0] == 0
+    assert registry.authenticate(json.loads(out)["apiKey"]) is None
+    assert run(capsys, "organizations", "create", "Bad Name")[0] == 1
+
+
+def test_creating_a_directory_records_its_activation(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, "directories", "create", "acme")
+    storage = open_storage(f"sqlite:///{state / 'kubescim.db'}")
+    try:
+        assert [e.type for e in storage.events("acme")] == ["dsync.activated"]  # type: ignore[attr-defined]
+    finally:
+        storage.close()

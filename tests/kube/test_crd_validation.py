@@ -34,6 +34,8 @@ ORGANIZATIONS = {"group": GROUP, "version": VERSION, "plural": "organizations"}
 EXAMPLES = REPO_ROOT / "examples"
 Manifest = dict[str, Any]
 
+HOOK = {"name": "app", "url": "https://a.example", "secretRef": {"name": "s"}}
+
 
 def scim_directory(name: str = "acme-okta", **spec: Any) -> Manifest:
     return {
@@ -308,33 +310,41 @@ INVALID_ORGANIZATIONS: list[tuple[str, Manifest, list[str]]] = [
     ),
     (
         "webhook url without http(s)",
-        organization(
-            events={"webhook": {"url": "ftp://app.acme.example", "signingSecretRef": {"name": "s"}}}
-        ),
+        organization(webhooks=[{"name": "app", "url": "ftp://app.acme.example", "secretRef": {"name": "s"}}]),
         [
-            'spec.events.webhook.url: Invalid value: "ftp://app.acme.example"',
+            'spec.webhooks[0].url: Invalid value: "ftp://app.acme.example"',
             "webhook url must start with https:// (or http:// for in-cluster receivers)",
         ],
     ),
     (
         "webhook url without a scheme",
-        organization(events={"webhook": {"url": "app.acme.example/hook", "signingSecretRef": {"name": "s"}}}),
-        ["spec.events.webhook.url", "webhook url must start with https://"],
+        organization(webhooks=[{"name": "app", "url": "app.acme.example/hook", "secretRef": {"name": "s"}}]),
+        ["spec.webhooks[0].url", "webhook url must start with https://"],
     ),
     (
-        "webhook without signingSecretRef",
-        organization(events={"webhook": {"url": "https://app.acme.example/hook"}}),
-        ["spec.events.webhook.signingSecretRef: Required value"],
+        "webhook without secretRef",
+        organization(webhooks=[{"name": "app", "url": "https://app.acme.example/hook"}]),
+        ["spec.webhooks[0].secretRef: Required value"],
     ),
     (
         "webhook without url",
-        organization(events={"webhook": {"signingSecretRef": {"name": "acme-webhook"}}}),
-        ["spec.events.webhook.url: Required value"],
+        organization(webhooks=[{"name": "app", "secretRef": {"name": "acme-webhook"}}]),
+        ["spec.webhooks[0].url: Required value"],
     ),
     (
-        "signingSecretRef without a name",
-        organization(events={"webhook": {"url": "https://app.acme.example", "signingSecretRef": {}}}),
-        ["spec.events.webhook.signingSecretRef.name: Required value"],
+        "secretRef without a name",
+        organization(webhooks=[{"name": "app", "url": "https://app.acme.example", "secretRef": {}}]),
+        ["spec.webhooks[0].secretRef.name: Required value"],
+    ),
+    (
+        "unknown event type",
+        organization(webhooks=[{**HOOK, "events": ["user.created"]}]),
+        ['spec.webhooks[0].events[0]: Unsupported value: "user.created"'],
+    ),
+    (
+        "two webhooks with one name",
+        organization(webhooks=[HOOK, {**HOOK, "url": "https://b.example"}]),
+        ["spec.webhooks[1]: Duplicate value"],
     ),
     (
         "missing spec",
@@ -498,16 +508,14 @@ def test_defaults_fill_the_signing_secret_key_of_an_organization(
     kube_api: k8s.ApiClient, namespace: str
 ) -> None:
     custom = k8s.CustomObjectsApi(kube_api)
-    webhook = {"url": "http://app.acme.svc:8080/hooks", "signingSecretRef": {"name": "acme-webhook"}}
+    webhook = {"name": "app", "url": "http://app.acme.svc:8080/hooks", "secretRef": {"name": "acme-webhook"}}
 
     created = custom.create_namespaced_custom_object(
-        **ORGANIZATIONS, namespace=namespace, body=organization(events={"webhook": webhook})
+        **ORGANIZATIONS, namespace=namespace, body=organization(webhooks=[webhook])
     )
 
-    assert created["spec"]["events"]["webhook"]["signingSecretRef"] == {
-        "name": "acme-webhook",
-        "key": "signing-secret",
-    }
+    assert created["spec"]["webhooks"][0]["secretRef"] == {"name": "acme-webhook", "key": "signing-secret"}
+    assert created["spec"]["apiKey"] == {"gracePeriod": "24h"}
 
 
 def test_a_scim_directory_using_every_field_is_accepted(kube_api: k8s.ApiClient, namespace: str) -> None:
@@ -526,6 +534,11 @@ def test_a_scim_directory_using_every_field_is_accepted(kube_api: k8s.ApiClient,
         "suspended": True,
         "deletionPolicy": "Retain",
         "inactiveUsers": "Delete",
+        "attributeMapping": {
+            "department": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+        },
+        "roleMapping": [{"group": "Admins", "role": "admin"}],
+        "defaultRole": "member",
     }
     name = "a" * 50  # the longest name allowed
 
@@ -552,12 +565,15 @@ def test_an_organization_using_every_field_is_accepted(kube_api: k8s.ApiClient, 
     spec = {
         "displayName": "Acme Corporation (EMEA)",
         "domains": ["acme.example", "eu.acme-corp.example"],
-        "events": {
-            "webhook": {
+        "webhooks": [
+            {
+                "name": "app",
                 "url": "https://app.acme.example/hooks/kubescim",
-                "signingSecretRef": {"name": "acme-webhook", "key": "hmac"},
+                "secretRef": {"name": "acme-webhook", "key": "hmac"},
+                "events": ["dsync.user.created", "dsync.group.user_added"],
             }
-        },
+        ],
+        "apiKey": {"rotationTrigger": "2025-03-01", "gracePeriod": "7d"},
     }
 
     created = custom.create_namespaced_custom_object(

@@ -151,7 +151,19 @@ def test_sqlite_and_postgresql_have_the_same_tables_columns_keys_and_indexes(
     sqlite = sqlite_schema(tmp_path / "equivalence.db")
     postgres = _as_sqlite_would_declare(postgres_schema(url))
 
-    assert sorted(sqlite) == sorted(postgres) == ["groups", "memberships", "users"]
+    assert (
+        sorted(sqlite)
+        == sorted(postgres)
+        == [
+            "event_streams",
+            "events",
+            "groups",
+            "memberships",
+            "users",
+            "webhook_cursors",
+            "webhook_dead_letters",
+        ]
+    )
     for table in postgres:
         assert sqlite[table] == postgres[table], table
 

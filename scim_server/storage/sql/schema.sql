@@ -59,3 +59,45 @@ ALTER TABLE groups ADD CONSTRAINT groups_display_name_length
     CHECK (char_length(display_name) <= 512) NOT VALID;
 ALTER TABLE groups ADD CONSTRAINT groups_external_id_length
     CHECK (char_length(external_id) <= 512) NOT VALID;
+
+-- Change events (migration 0003).
+CREATE TABLE event_streams (
+    directory_id  text NOT NULL,
+    seq           bigint NOT NULL,
+    active        boolean NOT NULL DEFAULT false,
+    CONSTRAINT event_streams_pkey PRIMARY KEY (directory_id)
+);
+CREATE TABLE events (
+    directory_id  text NOT NULL,
+    seq           bigint NOT NULL,
+    type          text NOT NULL,
+    occurred_at   timestamptz NOT NULL,
+    data          jsonb NOT NULL,
+    CONSTRAINT events_pkey PRIMARY KEY (directory_id, seq)
+);
+CREATE INDEX events_occurred_at ON events (occurred_at);
+CREATE INDEX memberships_member_group ON memberships (member_id, group_id);
+
+-- Webhook delivery: one cursor per (endpoint, directory): the last event delivered (or
+-- dead-lettered), the retry state, and the claim of the worker delivering it.
+CREATE TABLE webhook_cursors (
+    endpoint_id      text NOT NULL,
+    directory_id     text NOT NULL,
+    seq              bigint NOT NULL,
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz,
+    last_error       text,
+    last_success_at  timestamptz,
+    claimed_by       text,
+    claimed_until    timestamptz,
+    CONSTRAINT webhook_cursors_pkey PRIMARY KEY (endpoint_id, directory_id)
+);
+
+CREATE TABLE webhook_dead_letters (
+    endpoint_id   text NOT NULL,
+    directory_id  text NOT NULL,
+    seq           bigint NOT NULL,
+    failed_at     timestamptz NOT NULL,
+    error         text NOT NULL,
+    CONSTRAINT webhook_dead_letters_pkey PRIMARY KEY (endpoint_id, directory_id, seq)
+);

@@ -1,0 +1,1 @@
+"""Delivering change events to the webhooks Organizations declare (``kubescim webhooks run``)."""
