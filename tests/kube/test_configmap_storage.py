@@ -5,8 +5,12 @@ RBAC it needs, and restore."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
@@ -295,3 +299,33 @@ def test_a_lost_claim_is_restored_at_start_up(
             restarted.create(DIR, "User", {"userName": "KEPT"})
     finally:
         restarted.close()
+
+
+def test_closing_stops_every_thread_so_a_cli_process_exits_cleanly(
+    store: KubeStorage, namespace: str, tmp_path: Path
+) -> None:
+    """A short-lived process (the CLI) must not die at exit with the watch still reading."""
+    store.create(DIR, "User", {"userName": "exported"})
+    env = {
+        **os.environ,
+        "KUBESCIM_DATABASE_URL": f"configmaps://{namespace}",
+        "KUBESCIM_STATE_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "scim_server.cli", "directories", "export", DIR],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    header, *resources = (json.loads(line) for line in done.stdout.splitlines())
+    assert header["counts"] == {"users": 1, "groups": 0}
+    assert [r["userName"] for r in resources] == ["exported"]
+
+    other = KubeStorage(namespace)
+    assert other.cache.ready.wait(30)
+    other.close()
+    assert not other.cache._thread.is_alive()
+    assert not other._sweeper.is_alive()

@@ -136,7 +136,10 @@ def live_server(
             "directories", "create", directory, "-o", "json", "--base-url", base_url, env=child_env
         )
         if created.returncode != 0:
-            raise LiveServerError(f"kubescim directories create failed:\n{created.stderr}")
+            raise LiveServerError(
+                f"kubescim directories create failed (exit {created.returncode}):\n"
+                f"{created.stderr}{created.stdout}"
+            )
         info = json.loads(created.stdout)
         stderr = root / "serve.stderr"
         with open(stderr, "wb") as err:

@@ -8,6 +8,7 @@ older than what the cache holds is ignored, so a late event never undoes a newer
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterable
@@ -79,8 +80,23 @@ class ResourceCache:
         self._thread.start()
 
     def stop(self) -> None:
+        """End the watch thread: a watch blocked reading is shut down, then joined (bounded)."""
         self._stopped.set()
-        self._thread.join(timeout=0.1)
+        self._shutdown_stream()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
+
+    def _shutdown_stream(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                stream.shutdown()
+
+    def _opened(self, stream: Any) -> None:
+        """The watch thread's new response: kept so ``stop`` can interrupt its read."""
+        self._stream = stream
+        if self._stopped.is_set():
+            self._shutdown_stream()
 
     # -- reads (callers hold no lock; each returns a consistent snapshot) ---------------------
     def directory(self, directory: str) -> DirectoryIndex:
@@ -181,7 +197,7 @@ class ResourceCache:
 
     def _watch(self, version: str) -> None:
         while not self._stopped.is_set():
-            for event in self.objects.watch(RESOURCE_SELECTOR, version, self.watch_seconds):
+            for event in self.objects.watch(RESOURCE_SELECTOR, version, self.watch_seconds, self._opened):
                 if self._stopped.is_set():
                     return
                 obj = event.get("object") or {}

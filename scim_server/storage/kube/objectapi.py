@@ -106,8 +106,11 @@ class ObjectApi:
             if not token:
                 return items, version
 
-    def watch(self, selector: str, version: str, timeout_s: int) -> Iterator[dict[str, Any]]:
-        """Events after ``version`` (bookmarks included) until the server ends the watch.
+    def watch(
+        self, selector: str, version: str, timeout_s: int, opened: Callable[[Any], None] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Events after ``version`` (bookmarks included) until the server ends the watch;
+        ``opened`` receives the streaming response (to shut it down from another thread).
 
         Raises Gone when ``version`` is too old.
         """
@@ -121,6 +124,8 @@ class ObjectApi:
             _preload_content=False,
             _request_timeout=(REQUEST_TIMEOUT[0], timeout_s * 1.5),
         )
+        if opened is not None:
+            opened(resp)
         try:
             buffer = b""
             for chunk in resp.stream(65536, decode_content=False):

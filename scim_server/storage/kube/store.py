@@ -68,6 +68,8 @@ MAX_ATTEMPTS: Final = 12
 #: How long a request waits for the first list before answering 503.
 READY_WAIT: Final = 30.0
 _LOCK_STRIPES: Final = 64
+#: How long ``close`` waits for each of the store's threads.
+_JOIN_SECONDS: Final = 5.0
 _UNIQUE_FILTER: Final[dict[Kind, str]] = {"User": "username", "Group": "displayname"}
 
 
@@ -104,8 +106,12 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
         )
         self.claims = Claims(self.objects, self.cache, claim_grace)
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        self._closing = threading.Event()
         self.cache.start()
-        threading.Thread(target=self._sweep_when_ready, name="kubescim-claim-sweep", daemon=True).start()
+        self._sweeper = threading.Thread(
+            target=self._sweep_when_ready, name="kubescim-claim-sweep", daemon=True
+        )
+        self._sweeper.start()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def ping(self) -> None:
@@ -114,7 +120,11 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
             raise ServiceUnavailable("storage is still listing its objects", 1)
 
     def close(self) -> None:
+        """Stop the watch and the sweep, then release connections: no thread of this
+        store is left running (a short-lived CLI process exits cleanly)."""
+        self._closing.set()
         self.cache.stop()
+        self._sweeper.join(timeout=_JOIN_SECONDS)
         for api in (self._api, self._watch_api):
             api.close()
 
@@ -123,7 +133,11 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
             raise ServiceUnavailable("storage is still listing its objects", 5)
 
     def _sweep_when_ready(self) -> None:
-        if not self.cache.ready.wait(300):
+        deadline = time.monotonic() + 300
+        while not self.cache.ready.wait(0.5):
+            if self._closing.is_set() or time.monotonic() > deadline:
+                return
+        if self._closing.is_set():
             return
         try:
             removed, restored = self.claims.sweep()
