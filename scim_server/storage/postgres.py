@@ -452,7 +452,12 @@ class PostgresStorage(SqlStorage):
 
     def delete_directory(self, directory: str) -> None:
         with self._conn() as conn, conn.transaction():
-            for table in ("memberships", "groups", "users"):
+            # Every membership belongs to a group of its directory: found through them.
+            conn.execute(
+                "DELETE FROM memberships m USING groups g WHERE g.directory_id = %s AND m.group_id = g.id",
+                (directory,),
+            )
+            for table in ("groups", "users"):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = %s", (directory,))
 
 

@@ -48,6 +48,13 @@ _INSERT_GROUP = """INSERT INTO groups (directory_id, id, seq, display_name, disp
     external_id, data, created, last_modified) VALUES (:d, :id,
     (SELECT COALESCE(max(seq), 0) + 1 FROM groups WHERE directory_id = :d),
     :display_name, :display_name_key, :external_id, :data, :ts, :ts)"""
+# The members named (a JSON array of ids) that exist in the directory, by primary key.
+# CROSS JOIN keeps json_each the outer loop: otherwise SQLite may read the directory's
+# users through an index on directory_id and test each against the list.
+_KNOWN_MEMBERS = """SELECT u.id, 'User' FROM json_each(?) AS w CROSS JOIN users AS u
+    ON u.id = w.value WHERE u.directory_id = ?
+    UNION ALL SELECT g.id, 'Group' FROM json_each(?) AS w CROSS JOIN groups AS g
+    ON g.id = w.value WHERE g.directory_id = ?"""
 _UPDATE = {
     "User": """UPDATE users SET user_name = :user_name, user_name_key = :user_name_key,
         external_id = :external_id, display_name = :display_name, active = :active, data = :data
@@ -209,12 +216,7 @@ class SqliteStorage(SqlStorage):
             return False
         ids = list(dict.fromkeys(ids))
         wanted = json.dumps(ids)
-        known = conn.execute(
-            "SELECT id, 'User' FROM users WHERE directory_id = ? AND id IN (SELECT value FROM json_each(?)) "
-            "UNION ALL SELECT id, 'Group' FROM groups WHERE directory_id = ? "
-            "AND id IN (SELECT value FROM json_each(?))",
-            (directory, wanted, directory, wanted),
-        ).fetchall()
+        known = conn.execute(_KNOWN_MEMBERS, (wanted, directory, wanted, directory)).fetchall()
         if len(known) != len(ids):
             found = {k[0] for k in known}
             missing = [i for i in ids if i not in found]
@@ -262,9 +264,11 @@ class SqliteStorage(SqlStorage):
     # -- delete / stats ----------------------------------------------------------------------
     def _delete_rows(self, conn: sqlite3.Connection, directory: str, kind: Kind, id: str, ts: Any) -> None:
         conn.execute(
-            "UPDATE groups SET version = version + 1, last_modified = ? WHERE directory_id = ? "
-            "AND id IN (SELECT group_id FROM memberships WHERE directory_id = ? AND member_id = ?)",
-            (ts, directory, directory, id),
+            # By the member's memberships (the groups share their directory): a condition on
+            # groups.directory_id would let SQLite read the directory's groups instead.
+            "UPDATE groups SET version = version + 1, last_modified = ? "
+            "WHERE id IN (SELECT group_id FROM memberships WHERE directory_id = ? AND member_id = ?)",
+            (ts, directory, id),
         )
         conn.execute("DELETE FROM memberships WHERE directory_id = ? AND member_id = ?", (directory, id))
         # A group's own memberships go with it (the foreign key cascades).
@@ -310,5 +314,10 @@ class SqliteStorage(SqlStorage):
 
     def delete_directory(self, directory: str) -> None:
         with self._transaction() as conn:
-            for table in ("memberships", "groups", "users"):
+            # Every membership belongs to a group of its directory: found through them.
+            conn.execute(
+                "DELETE FROM memberships WHERE group_id IN (SELECT id FROM groups WHERE directory_id = ?)",
+                (directory,),
+            )
+            for table in ("groups", "users"):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = ?", (directory,))

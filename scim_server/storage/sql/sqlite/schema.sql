@@ -30,4 +30,3 @@ CREATE TABLE "memberships" (
     CONSTRAINT memberships_group_fkey FOREIGN KEY (group_id) REFERENCES groups (id) ON DELETE CASCADE
 );
 CREATE INDEX memberships_member ON memberships (member_id);
-CREATE INDEX memberships_directory ON memberships (directory_id);
