@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from scim_server.scim.filter import parse_filter
@@ -162,7 +161,7 @@ _GROW = """WITH g AS (
         jsonb_build_object('userName', 'bulk' || n), now(), now()
     FROM generate_series(1, %(n)s * 5) AS n)
 INSERT INTO memberships (directory_id, group_id, member_id, member_type)
-SELECT %(d)s, g.id, (%(pool)s::text[])[1 + (abs(hashtext(g.id)) + 7 * j) %% cardinality(%(pool)s::text[])], 'User'
+SELECT %(d)s, g.id, (%(pool)s::text[])[1 + (abs(hashtext(g.id)) + 7 * j) %% %(size)s], 'User'
 FROM g, generate_series(0, 9) AS j"""
 
 
@@ -173,7 +172,7 @@ def grow_in_bulk(store: PostgresStorage, pools: dict[str, list[str]], groups: in
     tag = next(_fresh)
     with store.pool.connection() as conn:
         for directory, pool in pools.items():
-            conn.execute(_GROW, {"d": directory, "n": groups, "pool": pool, "tag": tag})
+            conn.execute(_GROW, {"d": directory, "n": groups, "pool": pool, "size": len(pool), "tag": tag})
         conn.execute("ANALYZE users, groups, memberships")
 
 
