@@ -165,6 +165,22 @@ class KubescimTarget:
         self.seeder = HttpSeeder(self.base_url, self.prefix, self.token)
         self.stored = Seeded()
 
+    def another_server(self, name: str, serve_args: list[str]) -> tuple[str, Server]:
+        """A second ``serve`` process on the same database and directory, with other options.
+
+        Returns its base URL and the server (the caller stops it).
+        """
+        port = free_port()
+        argv = [sys.executable, "-m", "scim_server.cli", "serve", "--bind", f"127.0.0.1:{port}", *serve_args]
+        server = Server(name, argv, child_env(self.env), self.workdir / f"{name}.log")
+        base_url = f"http://127.0.0.1:{port}"
+        _ready_or_stop(
+            server,
+            f"{base_url}{self.prefix}/ServiceProviderConfig",
+            {"Authorization": f"Bearer {self.token}"},
+        )
+        return base_url, server
+
     def _cli(self, *args: str) -> str:
         proc = subprocess.run(
             [sys.executable, "-m", "scim_server.cli", *args],
