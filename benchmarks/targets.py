@@ -165,6 +165,12 @@ class KubescimTarget:
         self.seeder = HttpSeeder(self.base_url, self.prefix, self.token)
         self.stored = Seeded()
 
+    def create_directory(self, name: str) -> tuple[str, str]:
+        """Create another directory; return its base path and its token."""
+        created = json.loads(self._cli("directories", "create", name, "-o", "json"))
+        path = urlparse(str(created.get("endpoint", ""))).path.rstrip("/")
+        return path or f"/scim/v2/{name}", str(created["token"])
+
     def another_server(self, name: str, serve_args: list[str]) -> tuple[str, Server]:
         """A second ``serve`` process on the same database and directory, with other options.
 
