@@ -80,7 +80,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated subset of {','.join(TARGETS)}",
     )
     p.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads per worker, every target (default 4, kubescim serve's default; 1 = sync workers)",
+    )
     p.add_argument("--output", choices=("table", "json"), default="table")
     p.add_argument("--baseline", type=Path, help="a previous run's --output json, to show side by side")
     p.add_argument(
@@ -190,10 +196,10 @@ class Runner:
             ceiling = peer = ours = None
             if "ceiling" in self.wanted:
                 say("[ceiling] starting")
-                ceiling = CeilingTarget(self.pg, workdir, self.args.workers)
+                ceiling = CeilingTarget(self.pg, workdir, self.args.workers, self.args.threads)
                 stack.callback(ceiling.stop)
             if "scim2-server" in self.wanted:
-                peer = PeerTarget(workdir, self.args.workers)
+                peer = PeerTarget(workdir, self.args.workers, self.args.threads)
                 stack.callback(peer.stop)
             if "kubescim" in self.wanted:
                 reason = kubescim_unavailable()
@@ -201,7 +207,7 @@ class Runner:
                     self.failed("kubescim", scim_scenarios(self.sizes), f"not run: {reason}")
                 else:
                     say("[kubescim] starting")
-                    ours = KubescimTarget(self.pg, workdir, self.args.workers)
+                    ours = KubescimTarget(self.pg, workdir, self.args.workers, self.args.threads)
                     stack.callback(ours.stop)
             if ceiling is not None:
                 json_ceiling = CEILINGS[0]
@@ -269,6 +275,7 @@ def metadata(args: argparse.Namespace, pg_version: str) -> dict[str, Any]:
             "spread_flag": SPREAD_FLAG,
             "connections": args.connections,
             "workers": args.workers,
+            "threads": args.threads,
             "big_users": args.big_users,
             "targets": args.targets,
         },

@@ -41,7 +41,7 @@ class CeilingTarget:
 
     name = "ceiling"
 
-    def __init__(self, pg: PostgresServer, workdir: Path, workers: int) -> None:
+    def __init__(self, pg: PostgresServer, workdir: Path, workers: int, threads: int = 4) -> None:
         url = pg.create_database("ceilings")
         self.ids = ceilings.setup_schema(url, SAMPLE)
         port = free_port()
@@ -51,6 +51,7 @@ class CeilingTarget:
             "benchmarks.ceilings:app",
             port,
             workers,
+            threads,
             {"BENCH_CEILING_DATABASE_URL": url},
             workdir / "ceilings.log",
         )
@@ -67,9 +68,10 @@ class PeerTarget:
     prefix = "/v2"
     token = PEER_TOKEN
 
-    def __init__(self, workdir: Path, workers: int) -> None:
+    def __init__(self, workdir: Path, workers: int, threads: int = 4) -> None:
         self.workdir = workdir
         self.workers = workers
+        self.threads = threads
         self.base_url = ""
         self.server: Server | None = None
         self.phase = 0
@@ -93,6 +95,7 @@ class PeerTarget:
             "benchmarks.peer:app",
             port,
             self.workers,
+            self.threads,
             env,
             self.workdir / "peer.log",
             extra=["--preload"],
@@ -129,7 +132,7 @@ class KubescimTarget:
     name = "kubescim"
     directory = "bench"
 
-    def __init__(self, pg: PostgresServer, workdir: Path, workers: int) -> None:
+    def __init__(self, pg: PostgresServer, workdir: Path, workers: int, threads: int = 4) -> None:
         self.workdir = workdir
         state = Path(tempfile.mkdtemp(prefix="state-", dir=workdir))
         metrics = Path(tempfile.mkdtemp(prefix="metrics-", dir=workdir))
@@ -155,6 +158,8 @@ class KubescimTarget:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
         ]
         self.server = Server("kubescim", argv, child_env(self.env), workdir / "kubescim.log")
         _ready_or_stop(
