@@ -65,11 +65,12 @@ class Ratio:
     def flagged(self) -> bool:
         return len(self.rounds) > 1 and self.spread > SPREAD_FLAG
 
-    def text(self) -> str:
+    def text(self, unit: str = "") -> str:
+        """``0.85 (0.80-0.90)``, ``SPREAD`` appended when flagged; ``unit`` follows the median."""
         if len(self.rounds) == 1:
-            return f"{self.median:.2f}"
+            return f"{self.median:.2f}{unit}"
         flag = " SPREAD" if self.flagged else ""
-        return f"{self.median:.2f} ({self.low:.2f}-{self.high:.2f}){flag}"
+        return f"{self.median:.2f}{unit} ({self.low:.2f}-{self.high:.2f}){flag}"
 
 
 def ratio(ours: Contender, reference: Contender) -> Ratio | None:

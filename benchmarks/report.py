@@ -146,7 +146,7 @@ def checks(results: Results) -> list[Check]:
         status, found = interleaved(key, PEER)
         if status is None and found is not None:
             status = "PASS" if found.median > 1 else "FAIL"
-        measured = f"{found.text()}x" if found else "-"
+        measured = found.text("x") if found else "-"
         out.append(Check(f"{key}: ahead of scim2-server", "> 1.00x", measured, status or "SKIP"))
 
     def latency_growth(big: str, small: str, bound: float) -> None:
