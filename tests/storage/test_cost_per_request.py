@@ -118,6 +118,11 @@ def test_sqlite_requests_run_the_same_instructions_at_ten_times_the_size(tmp_pat
 
 # -- PostgreSQL: rows and index entries read ------------------------------------------------
 
+PG_SLACK = 4
+"""Rows or index entries a request may read beyond the small figure at the larger size: an
+index entry of a tuple not yet pruned, or one more page boundary, not the directory's
+thousands (the regression this guards read every membership of the directory)."""
+
 _READ = """SELECT (SELECT COALESCE(sum(seq_tup_read + COALESCE(idx_tup_fetch, 0)), 0)
     FROM pg_stat_user_tables WHERE relname IN ('users', 'groups', 'memberships')),
     (SELECT COALESCE(sum(idx_tup_read), 0) FROM pg_stat_user_indexes
@@ -193,4 +198,5 @@ def test_postgres_requests_read_the_same_rows_at_ten_times_the_size(pg_store: Po
     small = costs(pg_store, "d0", pools["d0"][:HUBS], measure)
     grow_in_bulk(pg_store, pools, 1800)
     large = costs(pg_store, "d0", pools["d0"][:HUBS], measure)
-    assert large == small
+    grew = {k: (small[k], large[k]) for k in small if large[k] > small[k] + PG_SLACK}
+    assert not grew, f"requests that read more at ten times the size (small, large): {grew}"
