@@ -1,12 +1,13 @@
 """Throughput and latency of kubescim next to its ceilings and scim2-server, in one run.
 
-Starts a throwaway PostgreSQL, serves each target under gunicorn with the same settings,
-stores the data each phase needs, drives every scenario with wrk at 4 connections and
-prints a table and one PASS/FAIL line per target of docs/design.md ("Performance we
-hold ourselves to"). Run from the repository root::
+Starts a throwaway PostgreSQL and every target at once under gunicorn with the same
+settings, stores the data each phase needs, and measures every scenario in alternating
+rounds over the targets (``interleave.py``) with wrk at 4 connections; prints a table
+with each ratio's median and min-max over the rounds, and one PASS/FAIL line per target
+of docs/design.md ("Performance we hold ourselves to"). Run from the repository root::
 
-    python -m benchmarks.scim_throughput                      # full run, ~12 minutes
-    python -m benchmarks.scim_throughput --duration 3 --big-users 10000   # quick look
+    python -m benchmarks.scim_throughput                      # full run, ~15 minutes
+    python -m benchmarks.scim_throughput --duration 4 --rounds 2 --big-users 10000   # quick look
     python -m benchmarks.scim_throughput --output json > run.json
     python -m benchmarks.scim_throughput --baseline run.json
     python -m benchmarks.scim_throughput --wait-for-quiet 120  # on a shared machine
