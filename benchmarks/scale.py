@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+import requests
 
 from benchmarks import loadgen
 from benchmarks.loadgen import Plan, Result
@@ -258,9 +259,25 @@ def chunked(
     return time.monotonic() - started, results
 
 
+def wait_accepted(url: str, token: str, timeout_s: float = 30) -> None:
+    """Wait until every worker accepts a new directory's token (each re-reads the token
+    file at most every 0.5 s): 20 answers of 200 in a row. Raises RuntimeError."""
+    deadline = time.monotonic() + timeout_s
+    in_a_row = 0
+    with requests.Session() as session:
+        while in_a_row < 20:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the new directory's token is not accepted after {timeout_s:.0f} s")
+            ok = session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+            in_a_row = in_a_row + 1 if ok else 0
+            if not ok:
+                time.sleep(0.1)
+
+
 def initial_sync(target: KubescimTarget, bench: Bench, users: int) -> dict[str, Any]:
     """A new directory filled through the API the way Entra's first cycle arrives."""
     prefix, token = target.create_directory("sync")
+    wait_accepted(f"{target.base_url}{prefix}/ServiceProviderConfig", token)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": SCIM_JSON}
     idle = f"{prefix}/ServiceProviderConfig"
     body = template(user_body("y{n}"), "{n}")
