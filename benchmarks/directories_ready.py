@@ -26,6 +26,7 @@ from typing import Any
 
 from kubernetes import client
 
+from scim_operator.timing import parse_summary
 from tests.support.controlplane import ControlPlane, locate_binaries
 from tests.support.postgres import free_port
 
@@ -121,6 +122,23 @@ def start_operator(plane: ControlPlane, workdir: Path) -> subprocess.Popen[bytes
     )
 
 
+def time_split(timing: dict[str, dict[str, float]]) -> str:
+    """Where the operator's threads spent their time, from its log's timing line."""
+    if not timing:
+        return "operator timing: no summary line in its log (it did not stop cleanly)"
+
+    def seconds(bucket: str) -> float:
+        return float(timing.get(bucket, {}).get("seconds", 0.0))
+
+    api = seconds("api_write") + seconds("api_read")
+    return (
+        f"operator time, thread-seconds over its {int(timing.get('working', {}).get('count', 0))} "
+        f"pieces of work: API writes {seconds('api_write'):.1f} s, API reads {seconds('api_read'):.1f} s, "
+        f"other reconcile work {max(0.0, seconds('working') - api):.1f} s, "
+        f"waiting for a reconcile thread {seconds('waiting'):.1f} s"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -191,7 +209,12 @@ def main() -> int:
         if operator is not None:
             stop_operator(operator)
         plane.stop()
+    log_text = (workdir / "operator.log").read_text(errors="replace")
+    timing = {
+        k: {"count": b.count, "seconds": round(b.seconds, 1)} for k, b in parse_summary(log_text).items()
+    }
     result = {
+        "operator_timing": timing,
         "directories": args.count,
         "ready": ready,
         "apply_seconds": round(applied, 1),
@@ -215,6 +238,7 @@ def main() -> int:
             f"directories in {reference:.1f} s when a client does nothing else "
             f"(all Ready took {elapsed / reference:.1f}x that)"
         )
+        print(time_split(timing))
         print(
             f"operator exited {shutdown:.1f} s after SIGTERM"
             if shutdown is not None

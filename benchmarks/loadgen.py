@@ -2,8 +2,9 @@
 
 wrk is an event-loop C client: one thread drives the 4 connections at a few percent of
 one core, so on a 2-core machine the server, not the client, is what saturates. It
-speaks HTTP/1.1 with keep-alive; gunicorn's sync workers answer ``Connection: close``,
-so wrk reconnects after each response, the same for every target.
+speaks HTTP/1.1 with keep-alive, as identity providers do; a server that answers
+``Connection: close`` (gunicorn's sync workers) makes it reconnect after each response,
+and a plan can send that header itself to measure a client that reconnects.
 
 Latency percentiles come from wrk's sampled histogram (exact enough over thousands of
 requests; coarse for a scenario that completes only a few dozen).

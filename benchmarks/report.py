@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from benchmarks.interleave import Ratio
 from benchmarks.loadgen import Result
 from benchmarks.scenarios import Scenario
 
@@ -26,6 +27,7 @@ class Row:
     error: str = ""
     others: float | None = None
     runs: list[float] = field(default_factory=list)
+    ratios: dict[str, Ratio] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -62,10 +64,6 @@ class Results:
         return row.result.rps if row and row.result and row.result.requests else None
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}" if a is not None and b else "-"
-
-
 def table(results: Results, baseline: dict[tuple[str, str], dict[str, Any]] | None) -> str:
     """Render the side-by-side table."""
     head = ["scenario", "target", "req/s", "p50 ms", "p99 ms", "vs ceiling", "vs peer"]
@@ -82,9 +80,9 @@ def table(results: Results, baseline: dict[tuple[str, str], dict[str, Any]] | No
         else:
             cells += [f"{r.rps:,.0f}", f"{r.ms('p50'):.2f}", f"{r.ms('p99'):.2f}"]
         rps = r.rps if r else None
-        ceiling = results.rps(sc.ceiling, CEILING) if sc.ceiling else None
-        cells.append(f"{_ratio(rps, ceiling)} {sc.ceiling}" if sc.ceiling and ceiling else "-")
-        cells.append(_ratio(rps, results.rps(sc.key, PEER)) if row.target == OURS else "-")
+        to_ceiling, to_peer = row.ratios.get(CEILING), row.ratios.get(PEER)
+        cells.append(f"{to_ceiling.text()} {sc.ceiling}" if to_ceiling else "-")
+        cells.append(to_peer.text() if to_peer else "-")
         if baseline is not None:
             base = baseline.get((sc.key, row.target))
             if base and rps:
@@ -128,29 +126,28 @@ def checks(results: Results) -> list[Check]:
                 return "FAIL"
         return None
 
+    def interleaved(key: str, reference: str) -> tuple[str | None, Ratio | None]:
+        """The status so far and the ratio of kubescim to ``reference`` in one scenario."""
+        status = rows_ok((key, OURS), (key, reference))
+        row = results.get(key, OURS)
+        found = row.ratios.get(reference) if row else None
+        if status is None and found is None:
+            status = "SKIP"
+        return status, found
+
     def vs_ceiling(key: str, ceiling: str, floor: float) -> None:
         name = f"{key}: >= {floor:.0%} of the {ceiling} ceiling"
-        status = rows_ok((key, OURS), (ceiling, CEILING))
-        ratio = None
-        if status is None:
-            ratio = results.rps(key, OURS) / results.rps(ceiling, CEILING)  # type: ignore[operator]
-            status = "PASS" if ratio >= floor else "FAIL"
-        out.append(Check(name, f">= {floor:.2f}", f"{ratio:.2f}" if ratio else "-", status))
+        status, found = interleaved(key, CEILING)
+        if status is None and found is not None:
+            status = "PASS" if found.median >= floor else "FAIL"
+        out.append(Check(name, f">= {floor:.2f}", found.text() if found else "-", status or "SKIP"))
 
     def vs_peer(key: str) -> None:
-        status = rows_ok((key, OURS), (key, PEER))
-        ratio = None
-        if status is None:
-            ratio = results.rps(key, OURS) / results.rps(key, PEER)  # type: ignore[operator]
-            status = "PASS" if ratio > 1 else "FAIL"
-        out.append(
-            Check(
-                f"{key}: ahead of scim2-server",
-                "> 1.00x",
-                f"{ratio:.2f}x" if ratio else "-",
-                status,
-            )
-        )
+        status, found = interleaved(key, PEER)
+        if status is None and found is not None:
+            status = "PASS" if found.median > 1 else "FAIL"
+        measured = found.text("x") if found else "-"
+        out.append(Check(f"{key}: ahead of scim2-server", "> 1.00x", measured, status or "SKIP"))
 
     def latency_growth(big: str, small: str, bound: float) -> None:
         status = rows_ok((big, OURS), (small, OURS))
@@ -199,6 +196,16 @@ def to_json(results: Results, found: list[Check], meta: dict[str, Any]) -> dict[
                 "error": r.error,
                 "others_cpu": None if r.others is None else round(r.others, 3),
                 "runs_rps": [round(v, 1) for v in r.runs],
+                "ratios": {
+                    ref: {
+                        "median": round(q.median, 3),
+                        "low": round(q.low, 3),
+                        "high": round(q.high, 3),
+                        "rounds": [round(v, 3) for v in q.rounds],
+                        "flagged": q.flagged,
+                    }
+                    for ref, q in r.ratios.items()
+                },
             }
             for r in results.rows
         ],

@@ -1,12 +1,13 @@
 """Throughput and latency of kubescim next to its ceilings and scim2-server, in one run.
 
-Starts a throwaway PostgreSQL, serves each target under gunicorn with the same settings,
-stores the data each phase needs, drives every scenario with wrk at 4 connections and
-prints a table and one PASS/FAIL line per target of docs/design.md ("Performance we
-hold ourselves to"). Run from the repository root::
+Starts a throwaway PostgreSQL and every target at once under gunicorn with the same
+settings, stores the data each phase needs, and measures every scenario in alternating
+rounds over the targets (``interleave.py``) with wrk at 4 connections; prints a table
+with each ratio's median and min-max over the rounds, and one PASS/FAIL line per target
+of docs/design.md ("Performance we hold ourselves to"). Run from the repository root::
 
-    python -m benchmarks.scim_throughput                      # full run, ~12 minutes
-    python -m benchmarks.scim_throughput --duration 3 --big-users 10000   # quick look
+    python -m benchmarks.scim_throughput                      # full run, ~15 minutes
+    python -m benchmarks.scim_throughput --duration 4 --rounds 2 --big-users 10000   # quick look
     python -m benchmarks.scim_throughput --output json > run.json
     python -m benchmarks.scim_throughput --baseline run.json
     python -m benchmarks.scim_throughput --wait-for-quiet 120  # on a shared machine
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import datetime
 import functools
 import json
@@ -30,12 +30,12 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks import loadgen, report
 from benchmarks.cpuwatch import CpuWatch, foreign_load
+from benchmarks.interleave import SPREAD_FLAG, Contender, Ratio, interleave, median_run, ratio
 from benchmarks.loadgen import Plan, Result
 from benchmarks.report import Results, Row
 from benchmarks.scenarios import (
@@ -61,9 +61,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--duration", type=float, default=10, help="seconds per scenario (default 10)")
+    p.add_argument("--duration", type=float, default=10, help="seconds per scenario and target (default 10)")
     p.add_argument(
-        "--repeat", type=int, default=1, help="runs per scenario; the median is reported (default 1)"
+        "--rounds",
+        type=int,
+        default=5,
+        help="alternating rounds per scenario, --duration split among them (default 5)",
     )
     p.add_argument("--warmup", type=float, default=1, help="warm-up seconds before a scenario")
     p.add_argument(
@@ -78,7 +81,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"comma-separated subset of {','.join(TARGETS)}",
     )
     p.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads per worker, every target (default 4, kubescim serve's default; 1 = sync workers)",
+    )
     p.add_argument("--output", choices=("table", "json"), default="table")
     p.add_argument("--baseline", type=Path, help="a previous run's --output json, to show side by side")
     p.add_argument(
@@ -111,11 +120,14 @@ def postmaster_pid(pg: PostgresServer) -> int:
 
 
 class Runner:
+    """Every target up at once; per scenario, the targets take turns (``interleave``)."""
+
     def __init__(self, args: argparse.Namespace, results: Results, pg: PostgresServer) -> None:
         self.args = args
         self.results = results
         self.pg = pg
-        self.sizes = Sizes(args.duration, args.big_users, args.repeat)
+        self.sizes = Sizes(args.duration, args.big_users)
+        self.wanted = args.targets.split(",")
 
     def wait_for_quiet(self) -> None:
         """Wait up to ``--wait-for-quiet`` seconds for other programs to leave the CPUs."""
@@ -123,79 +135,133 @@ class Runner:
         while (load := foreign_load()) > BUSY and time.monotonic() < deadline:
             say(f"    waiting: other programs use {load:.0%} of the CPUs")
 
-    def measure(
-        self, target: str, server_pid: int, scenario: Scenario, base_url: str, plan: Callable[..., Plan]
-    ) -> None:
-        """Warm up (when the scenario allows), run, and record one row."""
-        say(f"[{target}] {scenario.label}")
+    def measure(self, scenario: Scenario, contenders: list[tuple[Contender, int]]) -> None:
+        """Interleave the contenders of one scenario and record a row per target."""
+        say(f"[{', '.join(c.name for c, _ in contenders)}] {scenario.label}")
         self.wait_for_quiet()
-        if scenario.warmup and self.args.warmup > 0:
-            loadgen.run(base_url, plan("w"), duration_s=self.args.warmup, connections=self.args.connections)
-        measured = plan("")
-        runs: list[tuple[Result, float]] = []
-        sent = 0
-        for _ in range(self.args.repeat):
-            if runs:
-                self.wait_for_quiet()
-            watch = CpuWatch([server_pid, postmaster_pid(self.pg)])
+        pids = {c.name: pid for c, pid in contenders}
+        others: dict[str, list[float]] = {c.name: [] for c, _ in contenders}
+        watch = CpuWatch([])
+
+        def before(c: Contender) -> None:
+            nonlocal watch
+            watch = CpuWatch([pids[c.name], postmaster_pid(self.pg)])
             watch.start()
-            # Each run continues the previous one's sequence, so no POST or add repeats.
-            run = loadgen.run(
-                base_url,
-                dataclasses.replace(measured, offset=sent),
-                duration_s=self.args.duration,
-                connections=self.args.connections,
+
+        def after(c: Contender, result: Result) -> None:
+            others[c.name].append(watch.stop())
+            say(
+                f"    {c.name}: {result.rps:,.0f} req/s, p50 {result.ms('p50'):.2f} ms, "
+                f"p99 {result.ms('p99'):.2f} ms, errors {result.error_count}"
             )
-            runs.append((run, watch.stop()))
-            # At most one request per connection was in flight when wrk stopped.
-            sent += run.requests + self.args.connections
-        result, others = sorted(runs, key=lambda r: r[0].rps)[(len(runs) - 1) // 2]
-        notes = [group_growth(scenario, sent, self.sizes)]
-        if len(runs) > 1:
-            low, high = min(r.rps for r, _ in runs), max(r.rps for r, _ in runs)
-            notes.append(f"median of {len(runs)} runs ({low:,.0f}-{high:,.0f} req/s)")
-        if measured.values and sent > measured.capacity:
-            notes.append(f"up to {sent - measured.capacity} adds repeated a member")
-        if others > BUSY:
-            notes.append(f"other programs used {others:.0%} CPU")
-        note = "; ".join(n for n in notes if n)
-        rps = [r.rps for r, _ in runs]
-        self.results.add(Row(scenario, target, result, note, others=others, runs=rps))
-        say(
-            f"    {result.rps:,.0f} req/s, p50 {result.ms('p50'):.2f} ms, "
-            f"p99 {result.ms('p99'):.2f} ms, errors {result.error_count}, others' CPU {others:.0%}"
+
+        rounds = self.args.rounds
+        interleave(
+            [c for c, _ in contenders],
+            rounds=rounds,
+            seconds=max(1.0, self.args.duration / rounds),
+            warmup_s=self.args.warmup if scenario.warmup else 0,
+            connections=self.args.connections,
+            before_run=before,
+            after_run=after,
         )
+        by_name = {c.name: c for c, _ in contenders}
+        ours = by_name.get("kubescim")
+        for c, _ in contenders:
+            runs = c.runs
+            result = median_run(c)
+            notes = [group_growth(scenario, c.sent, self.sizes)] if c.name != "ceiling" else []
+            if c.name == "ceiling" and scenario.ceiling:
+                notes.append(f"ceiling: {scenario.ceiling}")
+            busy = max(others[c.name], default=0.0)
+            if busy > BUSY:
+                notes.append(f"other programs used up to {busy:.0%} CPU")
+            ratios: dict[str, Ratio] = {}
+            if c is ours:
+                for ref in ("ceiling", "scim2-server"):
+                    if ref in by_name and (r := ratio(c, by_name[ref])) is not None:
+                        ratios[ref] = r
+            note = "; ".join(n for n in notes if n)
+            self.results.add(
+                Row(scenario, c.name, result, note, others=busy, runs=[r.rps for r in runs], ratios=ratios)
+            )
 
     def failed(self, target: str, scenarios: list[Scenario], error: str) -> None:
         for scenario in scenarios:
             if self.results.get(scenario.key, target) is None:
                 self.results.add(Row(scenario, target, None, error=error))
 
-    def ceilings(self, workdir: Path) -> None:
-        say("[ceiling] starting")
-        target = CeilingTarget(self.pg, workdir, self.args.workers)
-        try:
-            for scenario in CEILINGS:
-                plan = functools.partial(ceiling_plan, scenario, target.ids)
-                self.measure("ceiling", target.server.proc.pid, scenario, target.base_url, plan)
-        finally:
-            target.stop()
-
-    def scim(self, target: PeerTarget | KubescimTarget) -> None:
-        scenarios = scim_scenarios(self.sizes)
-        try:
+    def run(self, workdir: Path) -> None:
+        """Start the targets, then measure phase by phase, scenario by scenario."""
+        with contextlib.ExitStack() as stack:
+            ceiling = peer = ours = None
+            if "ceiling" in self.wanted:
+                say("[ceiling] starting")
+                ceiling = CeilingTarget(self.pg, workdir, self.args.workers, self.args.threads)
+                stack.callback(ceiling.stop)
+            if "scim2-server" in self.wanted:
+                peer = PeerTarget(workdir, self.args.workers, self.args.threads)
+                stack.callback(peer.stop)
+            if "kubescim" in self.wanted:
+                reason = kubescim_unavailable()
+                if reason:
+                    self.failed("kubescim", scim_scenarios(self.sizes), f"not run: {reason}")
+                else:
+                    say("[kubescim] starting")
+                    ours = KubescimTarget(self.pg, workdir, self.args.workers, self.args.threads)
+                    stack.callback(ours.stop)
+            if ceiling is not None:
+                json_ceiling = CEILINGS[0]
+                plan = functools.partial(ceiling_plan, json_ceiling, ceiling.ids)
+                self.measure(
+                    json_ceiling, [(Contender("ceiling", ceiling.base_url, plan), ceiling.server.proc.pid)]
+                )
             for phase in PHASES:
-                say(f"[{target.name}] phase {phase}: storing its data")
-                seeded = target.load_phase(seed_plan(phase, self.sizes))
-                for scenario in (s for s in scenarios if s.phase == phase):
-                    plan = functools.partial(
-                        scim_plan, scenario, target.prefix, target.token, seeded, self.sizes
-                    )
-                    assert target.server is not None
-                    pid = target.server.proc.pid
-                    self.measure(target.name, pid, scenario, target.base_url, plan)
-        finally:
-            target.stop()
+                self.phase(phase, ceiling, peer, ours)
+
+    def phase(
+        self,
+        phase: str,
+        ceiling: CeilingTarget | None,
+        peer: PeerTarget | None,
+        ours: KubescimTarget | None,
+    ) -> None:
+        seeded: dict[str, Any] = {}
+        for target in (t for t in (peer, ours) if t is not None):
+            say(f"[{target.name}] phase {phase}: storing its data")
+            try:
+                seeded[target.name] = target.load_phase(seed_plan(phase, self.sizes))
+            except Exception as exc:  # a broken target must not hide the others' figures
+                say(traceback.format_exc())
+                self.failed(
+                    target.name, [s for s in scim_scenarios(self.sizes) if s.phase == phase], str(exc)
+                )
+        for scenario in (s for s in scim_scenarios(self.sizes) if s.phase == phase):
+            contenders: list[tuple[Contender, int]] = []
+            for target in (t for t in (ours, peer) if t is not None and t.name in seeded):
+                assert target.server is not None
+                plan = functools.partial(
+                    scim_plan, scenario, target.prefix, target.token, seeded[target.name], self.sizes
+                )
+                contenders.append(
+                    (Contender(target.name, target.base_url, plan, scenario.warmup), target.server.proc.pid)
+                )
+            if ceiling is not None and scenario.ceiling:
+                reference = next(c for c in CEILINGS if c.key == scenario.ceiling)
+                # A tag per scenario: the INSERT ceiling's rows stay unique across scenarios.
+                plan = functools.partial(_tagged_ceiling_plan, reference, ceiling.ids, scenario.key)
+                contenders.append((Contender("ceiling", ceiling.base_url, plan), ceiling.server.proc.pid))
+            if contenders:
+                try:
+                    self.measure(scenario, contenders)
+                except Exception as exc:
+                    say(traceback.format_exc())
+                    for c, _ in contenders:
+                        self.failed(c.name, [scenario], str(exc).splitlines()[0])
+
+
+def _tagged_ceiling_plan(reference: Scenario, ids: list[str], scenario: str, tag: str) -> Plan:
+    return ceiling_plan(reference, ids, f"{scenario}{tag}")
 
 
 def metadata(args: argparse.Namespace, pg_version: str) -> dict[str, Any]:
@@ -206,9 +272,11 @@ def metadata(args: argparse.Namespace, pg_version: str) -> dict[str, Any]:
         "settings": {
             "duration_s": args.duration,
             "warmup_s": args.warmup,
-            "repeat": args.repeat,
+            "rounds": args.rounds,
+            "spread_flag": SPREAD_FLAG,
             "connections": args.connections,
             "workers": args.workers,
+            "threads": args.threads,
             "big_users": args.big_users,
             "targets": args.targets,
         },
@@ -220,25 +288,6 @@ def metadata(args: argparse.Namespace, pg_version: str) -> dict[str, Any]:
             "wrk": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else "",
         },
     }
-
-
-def run_target(name: str, runner: Runner, workdir: Path) -> None:
-    """Measure one target; a failure is recorded in its rows and does not stop the run."""
-    scenarios = CEILINGS if name == "ceiling" else scim_scenarios(runner.sizes)
-    try:
-        if name == "ceiling":
-            runner.ceilings(workdir)
-        elif name == "scim2-server":
-            runner.scim(PeerTarget(workdir, runner.args.workers))
-        else:
-            reason = kubescim_unavailable()
-            if reason:
-                raise RuntimeError(f"not run: {reason}")
-            say("[kubescim] starting")
-            runner.scim(KubescimTarget(runner.pg, workdir, runner.args.workers))
-    except Exception as exc:  # a broken target must not hide the others' figures
-        say(traceback.format_exc())
-        runner.failed(name, scenarios, str(exc).splitlines()[0])
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
@@ -266,8 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             [str(pg.bindir / "postgres"), "--version"], capture_output=True, text=True, check=False
         ).stdout.strip()
         runner = Runner(args, results, pg)
-        for name in (t for t in TARGETS if t in args.targets.split(",")):
-            run_target(name, runner, Path(workdir_name))
+        runner.run(Path(workdir_name))
     order = [s.key for s in CEILINGS + scim_scenarios(runner.sizes)]
     results.rows.sort(key=lambda r: (order.index(r.scenario.key), TARGETS.index(r.target)))
     found = report.checks(results)
@@ -280,6 +328,14 @@ def main(argv: list[str] | None = None) -> int:
         print(report.table(results, baseline))
         print()
         print(report.render_checks(found))
+        spread = [
+            f"{r.scenario.key} vs {ref}" for r in results.rows for ref, q in r.ratios.items() if q.flagged
+        ]
+        if spread:
+            print(
+                f"\nSPREAD: the per-round ratio varied by more than {SPREAD_FLAG:.0%} of its median in "
+                f"{', '.join(spread)}: the host was not steady enough for those figures; rerun them."
+            )
         noisy = [r for r in results.rows if r.others is not None and r.others > BUSY]
         if noisy:
             print(

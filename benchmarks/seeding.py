@@ -83,6 +83,10 @@ class HttpSeeder:
         with ThreadPoolExecutor(THREADS) as pool:
             return list(pool.map(create, bodies))
 
+    def create_bodies(self, endpoint: str, bodies: Sequence[dict[str, Any]], label: str) -> list[str]:
+        """POST the given bodies to ``endpoint`` (``Users``, ``Groups``); return the ids, in order."""
+        return self._create_all(endpoint, bodies, label)
+
     def users(self, users: UserSet) -> list[str]:
         """Create the users of a set and return their ids, in set order."""
         bodies = [user_body(users.suffix(i)) for i in range(users.count)]

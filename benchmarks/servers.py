@@ -1,9 +1,9 @@
 """Starting and stopping the servers under test, and waiting for them.
 
-Every target runs under gunicorn with the same settings (``GUNICORN_SETTINGS``): sync
-workers, no access log, bound to a free loopback port. Each server is started in its own
-session so that stopping it also reaps its workers; only processes this module started
-are ever signalled, by their own process id.
+Every target runs under gunicorn with the same settings (``gunicorn_settings``): the
+worker model ``kubescim serve`` uses, no access log, bound to a free loopback port. Each
+server is started in its own session so that stopping it also reaps its workers; only
+processes this module started are ever signalled, by their own process id.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 
 
-def gunicorn_settings(workers: int) -> list[str]:
-    """The gunicorn options every target runs with."""
+def gunicorn_settings(workers: int, threads: int) -> list[str]:
+    """The gunicorn options every target runs with: kubescim serve's worker model."""
+    if threads > 1:
+        return ["--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads)]
     return ["--workers", str(workers), "--worker-class", "sync"]
 
 
@@ -94,6 +96,7 @@ def gunicorn(
     app: str,
     port: int,
     workers: int,
+    threads: int,
     env: Mapping[str, str],
     log: Path,
     extra: Sequence[str] = (),
@@ -103,7 +106,7 @@ def gunicorn(
         sys.executable,
         "-m",
         "gunicorn",
-        *gunicorn_settings(workers),
+        *gunicorn_settings(workers, threads),
         "--bind",
         f"127.0.0.1:{port}",
         *extra,

@@ -41,7 +41,7 @@ class CeilingTarget:
 
     name = "ceiling"
 
-    def __init__(self, pg: PostgresServer, workdir: Path, workers: int) -> None:
+    def __init__(self, pg: PostgresServer, workdir: Path, workers: int, threads: int = 4) -> None:
         url = pg.create_database("ceilings")
         self.ids = ceilings.setup_schema(url, SAMPLE)
         port = free_port()
@@ -51,6 +51,7 @@ class CeilingTarget:
             "benchmarks.ceilings:app",
             port,
             workers,
+            threads,
             {"BENCH_CEILING_DATABASE_URL": url},
             workdir / "ceilings.log",
         )
@@ -67,9 +68,10 @@ class PeerTarget:
     prefix = "/v2"
     token = PEER_TOKEN
 
-    def __init__(self, workdir: Path, workers: int) -> None:
+    def __init__(self, workdir: Path, workers: int, threads: int = 4) -> None:
         self.workdir = workdir
         self.workers = workers
+        self.threads = threads
         self.base_url = ""
         self.server: Server | None = None
         self.phase = 0
@@ -93,6 +95,7 @@ class PeerTarget:
             "benchmarks.peer:app",
             port,
             self.workers,
+            self.threads,
             env,
             self.workdir / "peer.log",
             extra=["--preload"],
@@ -129,7 +132,7 @@ class KubescimTarget:
     name = "kubescim"
     directory = "bench"
 
-    def __init__(self, pg: PostgresServer, workdir: Path, workers: int) -> None:
+    def __init__(self, pg: PostgresServer, workdir: Path, workers: int, threads: int = 4) -> None:
         self.workdir = workdir
         state = Path(tempfile.mkdtemp(prefix="state-", dir=workdir))
         metrics = Path(tempfile.mkdtemp(prefix="metrics-", dir=workdir))
@@ -155,6 +158,8 @@ class KubescimTarget:
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
         ]
         self.server = Server("kubescim", argv, child_env(self.env), workdir / "kubescim.log")
         _ready_or_stop(
@@ -164,6 +169,28 @@ class KubescimTarget:
         )
         self.seeder = HttpSeeder(self.base_url, self.prefix, self.token)
         self.stored = Seeded()
+
+    def create_directory(self, name: str) -> tuple[str, str]:
+        """Create another directory; return its base path and its token."""
+        created = json.loads(self._cli("directories", "create", name, "-o", "json"))
+        path = urlparse(str(created.get("endpoint", ""))).path.rstrip("/")
+        return path or f"/scim/v2/{name}", str(created["token"])
+
+    def another_server(self, name: str, serve_args: list[str]) -> tuple[str, Server]:
+        """A second ``serve`` process on the same database and directory, with other options.
+
+        Returns its base URL and the server (the caller stops it).
+        """
+        port = free_port()
+        argv = [sys.executable, "-m", "scim_server.cli", "serve", "--bind", f"127.0.0.1:{port}", *serve_args]
+        server = Server(name, argv, child_env(self.env), self.workdir / f"{name}.log")
+        base_url = f"http://127.0.0.1:{port}"
+        _ready_or_stop(
+            server,
+            f"{base_url}{self.prefix}/ServiceProviderConfig",
+            {"Authorization": f"Bearer {self.token}"},
+        )
+        return base_url, server
 
     def _cli(self, *args: str) -> str:
         proc = subprocess.run(

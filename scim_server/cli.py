@@ -607,7 +607,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the SCIM server under gunicorn")
     serve.add_argument("--bind", default="0.0.0.0:8080")
     serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--threads", type=int, default=1)
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads per worker (gthread, keeps connections open); 1 = sync workers (default 4)",
+    )
     serve.add_argument("--timeout", type=int, default=30)
     serve.add_argument(
         "--manifests", metavar="DIR", help="serve the ScimDirectories declared in DIR's YAML files"

@@ -33,6 +33,15 @@ from .tokens import Event
 
 log = logging.getLogger("kubescim.operator")
 
+OWNED_KINDS: tuple[tuple[str, str], ...] = (
+    ("v1", "secrets"),
+    ("v1", "services"),
+    ("networking.k8s.io", "ingresses"),
+)
+"""What the operator creates per directory, as kopf selects them (group or core version, plural)."""
+OWNED_SELECTOR = f"{n.MANAGED_BY}={n.MANAGER},{n.LABEL_DIRECTORY}"
+"""The label selector of those objects, sent to the API server with every list and watch."""
+
 
 def build_settings(op: OperatorSettings, namespaces: Sequence[str] = ()) -> kopf.OperatorSettings:
     """kopf tuning in one place: our finalizer and progress annotations, workers, backoff.
@@ -50,6 +59,11 @@ def build_settings(op: OperatorSettings, namespaces: Sequence[str] = ()) -> kopf
     settings.posting.level = logging.WARNING  # only our own Events, and kopf's warnings
     settings.peering.standalone = True  # one active replica at a time, by a Lease (see election)
     settings.scanning.disabled = bool(namespaces) and not any(set(ns) & set("*?[!") for ns in namespaces)
+    # kopf applies a handler's ``labels=`` filter after the API server has sent every object
+    # of the kind: every Secret, Service and Ingress of the cluster, each decoded and kept.
+    # The API server filters what it sends instead.
+    for group, plural in OWNED_KINDS:
+        settings.watching.label_selectors[group, plural] = OWNED_SELECTOR
     return settings
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from .timing import TIMINGS
+
 
 class NamespaceTerminating(Exception):
     """The namespace is being deleted: nothing more can be created in it."""
@@ -24,22 +26,24 @@ def write(call: Callable[..., Any], *args: Any) -> None:
     Raises ApiException for non-2xx answers; NamespaceTerminating for a namespace
     that is being deleted.
     """
-    try:
-        response = call(*args, _preload_content=False)
-    except ApiException as exc:
-        if terminating(exc):
-            raise NamespaceTerminating(str(args[0]) if args else "") from None
-        raise
-    try:
-        response.drain_conn()
-    finally:
-        response.release_conn()
+    with TIMINGS.timed("api_write"):
+        try:
+            response = call(*args, _preload_content=False)
+        except ApiException as exc:
+            if terminating(exc):
+                raise NamespaceTerminating(str(args[0]) if args else "") from None
+            raise
+        try:
+            response.drain_conn()
+        finally:
+            response.release_conn()
 
 
 def read(call: Callable[..., Any], *args: Any) -> Any | None:
     """The object ``call(*args)`` returns, or None when it does not exist (404)."""
     try:
-        return call(*args)
+        with TIMINGS.timed("api_read"):
+            return call(*args)
     except ApiException as exc:
         if exc.status == 404:
             return None

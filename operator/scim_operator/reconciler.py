@@ -13,6 +13,7 @@ import asyncio
 import contextvars
 import logging
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,7 @@ from . import desired as d
 from . import events, kube
 from .decide import Context, IdClaim, capacity_conditions, id_conflict, max_users
 from .directory import Clients, reconcile_directory, stats_status
+from .timing import TIMINGS
 from .tokens import Event
 
 log = logging.getLogger("kubescim.operator")
@@ -75,11 +77,23 @@ class Reconciler:
         per-handler context variables, such as its logger's, stay visible)."""
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
-        return await loop.run_in_executor(self.executor, lambda: context.run(fn, *args, **kwargs))
+        queued = time.perf_counter()
+
+        def work() -> T:
+            started = time.perf_counter()
+            TIMINGS.add("waiting", started - queued)
+            try:
+                return context.run(fn, *args, **kwargs)
+            finally:
+                TIMINGS.add("working", time.perf_counter() - started)
+
+        return await loop.run_in_executor(self.executor, work)
 
     def close(self) -> None:
-        """Drop queued work (a stopping operator must exit promptly) and close storage."""
+        """Drop queued work (a stopping operator must exit promptly), log where the time
+        went, and close storage."""
         self.executor.shutdown(wait=False, cancel_futures=True)
+        log.info("%s", TIMINGS.summary())
         if self.storage is not None:
             self.storage.close()
 
@@ -169,9 +183,10 @@ class Reconciler:
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The directory as the API server has it now, or None when it is gone."""
         try:
-            body = self.clients.custom.get_namespaced_custom_object(
-                n.GROUP, n.VERSION, namespace, n.DIRECTORIES, name
-            )
+            with TIMINGS.timed("api_read"):
+                body = self.clients.custom.get_namespaced_custom_object(
+                    n.GROUP, n.VERSION, namespace, n.DIRECTORIES, name
+                )
         except ApiException as exc:
             if exc.status == 404:
                 return None

@@ -342,11 +342,22 @@ class PostgresStorage(SqlStorage):
                 row = conn.execute(f"SELECT count(*) FROM {table} r WHERE {where}", params).fetchone()
                 return Page(int(row[0]) if row else 0, [])
             select = _SELECT[kind, query.projection.wants(None, RELATED[kind])]
+            # The page is chosen from bare rows, then only its rows get their members or
+            # groups: a related subquery in the scan would run for every row skipped by the
+            # offset (or, under count(*) OVER (), for every match). The total is counted
+            # once, apart.
+            total_sql = f"(SELECT count(*) FROM {table} r WHERE {where})"
+            page = f"(SELECT r.* FROM {table} r WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s) r"
             sql = (
-                f"{select.replace('SELECT ', 'SELECT count(*) OVER (), ', 1)} WHERE {where} "
-                f"ORDER BY {order} LIMIT %s OFFSET %s"
+                select.replace(f" FROM {table} r", f" FROM {page}", 1).replace(
+                    "SELECT ", f"SELECT {total_sql}, ", 1
+                )
+                + f" ORDER BY {order}"
             )
-            rows = conn.execute(sql, [*params, *order_params, query.count, query.start_index - 1]).fetchall()
+            rows = conn.execute(
+                sql,
+                [*params, *params, *order_params, query.count, query.start_index - 1, *order_params],
+            ).fetchall()
             if not rows and query.start_index > 1:
                 total_row = conn.execute(f"SELECT count(*) FROM {table} r WHERE {where}", params).fetchone()
                 return Page(int(total_row[0]) if total_row else 0, [])
@@ -536,7 +547,12 @@ class PostgresStorage(SqlStorage):
 
     def delete_directory(self, directory: str) -> None:
         with self._conn() as conn, conn.transaction():
-            for table in ("memberships", "groups", "users"):
+            # Every membership belongs to a group of its directory: found through them.
+            conn.execute(
+                "DELETE FROM memberships m USING groups g WHERE g.directory_id = %s AND m.group_id = g.id",
+                (directory,),
+            )
+            for table in ("groups", "users"):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = %s", (directory,))
             self._emit(conn, directory, [Change(DIRECTORY_DELETED, {"directory": directory})])
             self._set_active(conn, directory, False)

@@ -62,6 +62,13 @@ _RESTORE_GROUP = _INSERT_GROUP.replace("created, last_modified)", "created, last
 _RESTORE_MEMBER = """INSERT INTO memberships (directory_id, group_id, member_id, member_type)
     SELECT ?1, ?2, id, 'User' FROM users WHERE directory_id = ?1 AND id = ?3
     UNION ALL SELECT ?1, ?2, id, 'Group' FROM groups WHERE directory_id = ?1 AND id = ?3"""
+# The members named (a JSON array of ids) that exist in the directory, by primary key.
+# CROSS JOIN keeps json_each the outer loop: otherwise SQLite may read the directory's
+# users through an index on directory_id and test each against the list.
+_KNOWN_MEMBERS = """SELECT u.id, 'User' FROM json_each(?) AS w CROSS JOIN users AS u
+    ON u.id = w.value WHERE u.directory_id = ?
+    UNION ALL SELECT g.id, 'Group' FROM json_each(?) AS w CROSS JOIN groups AS g
+    ON g.id = w.value WHERE g.directory_id = ?"""
 _UPDATE = {
     "User": """UPDATE users SET user_name = :user_name, user_name_key = :user_name_key,
         external_id = :external_id, display_name = :display_name, active = :active, data = :data
@@ -282,12 +289,7 @@ class SqliteStorage(SqlStorage):
             return MemberDelta()
         ids = list(dict.fromkeys(ids))
         wanted = json.dumps(ids)
-        known = conn.execute(
-            "SELECT id, 'User' FROM users WHERE directory_id = ? AND id IN (SELECT value FROM json_each(?)) "
-            "UNION ALL SELECT id, 'Group' FROM groups WHERE directory_id = ? "
-            "AND id IN (SELECT value FROM json_each(?))",
-            (directory, wanted, directory, wanted),
-        ).fetchall()
+        known = conn.execute(_KNOWN_MEMBERS, (wanted, directory, wanted, directory)).fetchall()
         if len(known) != len(ids):
             found = {k[0] for k in known}
             missing = [i for i in ids if i not in found]
@@ -332,9 +334,11 @@ class SqliteStorage(SqlStorage):
     # -- delete / stats ----------------------------------------------------------------------
     def _delete_rows(self, conn: sqlite3.Connection, directory: str, kind: Kind, id: str, ts: Any) -> None:
         conn.execute(
-            "UPDATE groups SET version = version + 1, last_modified = ? WHERE directory_id = ? "
-            "AND id IN (SELECT group_id FROM memberships WHERE directory_id = ? AND member_id = ?)",
-            (ts, directory, directory, id),
+            # By the member's memberships (the groups share their directory): a condition on
+            # groups.directory_id would let SQLite read the directory's groups instead.
+            "UPDATE groups SET version = version + 1, last_modified = ? "
+            "WHERE id IN (SELECT group_id FROM memberships WHERE directory_id = ? AND member_id = ?)",
+            (ts, directory, id),
         )
         conn.execute("DELETE FROM memberships WHERE directory_id = ? AND member_id = ?", (directory, id))
         # A group's own memberships go with it (the foreign key cascades).
@@ -382,7 +386,12 @@ class SqliteStorage(SqlStorage):
 
     def delete_directory(self, directory: str) -> None:
         with self._transaction() as conn:
-            for table in ("memberships", "groups", "users"):
+            # Every membership belongs to a group of its directory: found through them.
+            conn.execute(
+                "DELETE FROM memberships WHERE group_id IN (SELECT id FROM groups WHERE directory_id = ?)",
+                (directory,),
+            )
+            for table in ("groups", "users"):
                 conn.execute(f"DELETE FROM {table} WHERE directory_id = ?", (directory,))
             self._emit(conn, directory, [Change(DIRECTORY_DELETED, {"directory": directory})])
             self._set_active(conn, directory, False)

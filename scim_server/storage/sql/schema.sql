@@ -46,8 +46,6 @@ CREATE TABLE memberships (
     CONSTRAINT memberships_pkey PRIMARY KEY (group_id, member_id),
     CONSTRAINT memberships_group_fkey FOREIGN KEY (group_id) REFERENCES groups (id) ON DELETE CASCADE
 );
-CREATE INDEX memberships_member ON memberships (member_id);
-CREATE INDEX memberships_directory ON memberships (directory_id);
 
 -- Indexed values are at most 512 characters (scim_server/scim/limits.py), inside the
 -- B-tree entry limit. NOT VALID as migration 0002 adds them: writes are checked.

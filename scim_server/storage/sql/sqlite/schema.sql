@@ -29,8 +29,6 @@ CREATE TABLE "memberships" (
     CONSTRAINT memberships_pkey PRIMARY KEY (group_id, member_id),
     CONSTRAINT memberships_group_fkey FOREIGN KEY (group_id) REFERENCES groups (id) ON DELETE CASCADE
 );
-CREATE INDEX memberships_member ON memberships (member_id);
-CREATE INDEX memberships_directory ON memberships (directory_id);
 
 CREATE TABLE event_streams (
     directory_id  TEXT NOT NULL,
