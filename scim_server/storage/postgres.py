@@ -248,10 +248,10 @@ class PostgresStorage(SqlStorage):
         return Jsonb(value)
 
     def _users_by_ids(
-        self, conn: psycopg.Connection[Any], directory: str, ids: list[str]
+        self, conn: psycopg.Connection[Any], directory: str, ids: list[str], *, groups: bool = True
     ) -> Iterator[Resource]:
         rows = conn.execute(
-            f"{_USER_SELECT} WHERE r.id = ANY(%s) AND r.directory_id = %s", (ids, directory)
+            f"{_SELECT['User', groups]} WHERE r.id = ANY(%s) AND r.directory_id = %s", (ids, directory)
         ).fetchall()
         return (self._render("User", row) for row in rows)
 

@@ -47,8 +47,10 @@ class SqlEventLog(ABC):
         """``value`` as this driver writes a JSON column."""
 
     @abstractmethod
-    def _users_by_ids(self, conn: Any, directory: str, ids: list[str]) -> Iterator[dict[str, Any]]:
-        """The users of ``directory`` among ``ids``, with their groups (for membership events)."""
+    def _users_by_ids(
+        self, conn: Any, directory: str, ids: list[str], *, groups: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """The users of ``directory`` among ``ids``, with their groups unless ``groups`` is false."""
 
     def _sql(self, text: str) -> str:
         return text if self.param == "?" else text.replace("?", self.param)
@@ -69,12 +71,15 @@ class SqlEventLog(ABC):
     def _membership_changes(
         self, conn: Any, directory: str, group: dict[str, Any], delta: MemberDelta
     ) -> list[Change]:
-        """``user_added``/``user_removed`` for the users in ``delta`` (nested groups emit none)."""
+        """``user_added``/``user_removed`` for the users in ``delta`` (nested groups emit none).
+
+        The user is stored without its group list: a membership change then costs the
+        same however many other groups its users are in (the event names the group)."""
         delta = delta.net()
         ids = delta.user_ids()
         if not ids:
             return []
-        users = {u["id"]: u for u in self._users_by_ids(conn, directory, ids)}
+        users = {u["id"]: u for u in self._users_by_ids(conn, directory, ids, groups=False)}
         out = [
             membership_change(False, users[m], group) for m, t in delta.removed if t == "User" and m in users
         ]

@@ -151,10 +151,15 @@ class SqliteStorage(SqlStorage):
     def _json(self, value: Any) -> str:
         return json.dumps(value)
 
-    def _users_by_ids(self, conn: sqlite3.Connection, directory: str, ids: list[str]) -> Iterator[Resource]:
+    def _users_by_ids(
+        self, conn: sqlite3.Connection, directory: str, ids: list[str], *, groups: bool = True
+    ) -> Iterator[Resource]:
+        # ``+r.directory_id``: found by primary key from the list, never by scanning the
+        # directory's users through an index on directory_id.
         rows = conn.execute(
-            f"{_SELECT['User', True]} WHERE r.directory_id = ? AND r.id IN (SELECT value FROM json_each(?))",
-            (directory, json.dumps(ids)),
+            f"{_SELECT['User', groups]} WHERE r.id IN (SELECT value FROM json_each(?)) "
+            "AND +r.directory_id = ?",
+            (json.dumps(ids), directory),
         ).fetchall()
         return (self._render("User", row) for row in rows)
 
