@@ -40,7 +40,11 @@ def exported_group(name: str, members: list[dict[str, Any]] | None = None) -> di
 
 
 def without_version(resource: dict[str, Any]) -> dict[str, Any]:
-    return {**resource, "meta": {k: v for k, v in resource["meta"].items() if k != "version"}}
+    """The resource without its version, members in id order (SCIM gives them no order)."""
+    out = {**resource, "meta": {k: v for k, v in resource["meta"].items() if k != "version"}}
+    if "members" in out:
+        out["members"] = sorted(out["members"], key=lambda m: m["value"])
+    return out
 
 
 def member_ids(storage: Storage, directory: str, group_id: str) -> set[str]:
