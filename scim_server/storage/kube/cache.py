@@ -12,10 +12,11 @@ import logging
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ...crd.client import describe
-from ..base import Kind
+from ..base import Kind, Resource
+from ..rows import group_entry, group_resource, member_entry, user_resource
 from .objectapi import Gone, ObjectApi
 from .objects import RESOURCE_SELECTOR, Entry, Flavour, parse_object
 
@@ -61,11 +62,43 @@ class DirectoryIndex:
                     del self.member_of[member]
 
 
+def render(index: DirectoryIndex, entry: Entry, related: bool) -> Resource:
+    """``entry`` as a SCIM resource; ``related``: a User's groups, a Group's members."""
+    if entry.kind == "User":
+        groups = None
+        if related:
+            found = [index.groups[g] for g in index.member_of.get(entry.id, ()) if g in index.groups]
+            found.sort(key=lambda g: (g.created, g.id))
+            groups = [group_entry(g.id, g.data.get("displayName")) for g in found]
+        return user_resource(entry.id, entry.data, entry.created, entry.modified, entry.version, groups)
+    members = None
+    if related:
+        members = [member_entry(m, "Group" if m in index.groups else "User") for m in entry.members]
+    return group_resource(entry.id, entry.data, entry.created, entry.modified, entry.version, members)
+
+
+class WatchObserver(Protocol):
+    """What sees the namespace's changes exactly as the API server ordered them."""
+
+    def listed(self, entries: list[Entry], version: str) -> None:
+        """A full list taken at ``version`` (the first, or again after the watch broke)."""
+
+    def watched(self, name: str, entry: Entry | None, version: str) -> None:
+        """The object ``name`` is now ``entry`` (None: deleted), at ``version``."""
+
+
 class ResourceCache:
     """Every user and group object of one namespace, in memory, kept current by a watch."""
 
-    def __init__(self, objects: ObjectApi, flavour: Flavour, watch_seconds: int = 30) -> None:
+    def __init__(
+        self,
+        objects: ObjectApi,
+        flavour: Flavour,
+        watch_seconds: int = 30,
+        observer: WatchObserver | None = None,
+    ) -> None:
         self.objects, self.flavour, self.watch_seconds = objects, flavour, watch_seconds
+        self.observer = observer
         self.lock = threading.RLock()
         self.ready = threading.Event()
         self._entries: dict[str, Entry] = {}
@@ -97,6 +130,11 @@ class ResourceCache:
         with self.lock:
             index = self._dirs.get(directory)
             return index.table(kind).get(id) if index else None
+
+    def locate(self, kind: Kind, id: str) -> str | None:
+        """The directory holding resource ``id`` (ids are unique across directories)."""
+        with self.lock:
+            return next((d for d, index in self._dirs.items() if id in index.table(kind)), None)
 
     # -- updates ----------------------------------------------------------------------------
     def put(self, entry: Entry) -> None:
@@ -134,6 +172,8 @@ class ResourceCache:
     def _replace_all(self, items: Iterable[dict[str, Any]], version: str) -> None:
         """Load a full list taken at ``version``, keeping own writes made after it."""
         listed = {e.name: e for e in (parse_object(self.flavour, o) for o in items) if e is not None}
+        if self.observer is not None:
+            self.observer.listed(list(listed.values()), version)
         with self.lock:
             for name, entry in self._entries.items():
                 if _newer(entry.resource_version, version) and (
@@ -153,10 +193,14 @@ class ResourceCache:
     def _apply(self, kind: str, obj: dict[str, Any]) -> None:
         version = (obj.get("metadata") or {}).get("resourceVersion", "")
         if kind == "DELETED":
+            if self.observer is not None:
+                self.observer.watched(obj["metadata"]["name"], None, version)
             self.remove(obj["metadata"]["name"], version)
             return
         entry = parse_object(self.flavour, obj)
         if entry is not None:
+            if self.observer is not None:
+                self.observer.watched(entry.name, entry, version)
             self.put(entry)
 
     # -- the watch thread --------------------------------------------------------------------
