@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -172,8 +172,7 @@ class ResourceCache:
     def _replace_all(self, items: Iterable[dict[str, Any]], version: str) -> None:
         """Load a full list taken at ``version``, keeping own writes made after it."""
         listed = {e.name: e for e in (parse_object(self.flavour, o) for o in items) if e is not None}
-        if self.observer is not None:
-            self.observer.listed(list(listed.values()), version)
+        self._notify(lambda o: o.listed(list(listed.values()), version))
         with self.lock:
             for name, entry in self._entries.items():
                 if _newer(entry.resource_version, version) and (
@@ -193,15 +192,22 @@ class ResourceCache:
     def _apply(self, kind: str, obj: dict[str, Any]) -> None:
         version = (obj.get("metadata") or {}).get("resourceVersion", "")
         if kind == "DELETED":
-            if self.observer is not None:
-                self.observer.watched(obj["metadata"]["name"], None, version)
+            self._notify(lambda o: o.watched(obj["metadata"]["name"], None, version))
             self.remove(obj["metadata"]["name"], version)
             return
         entry = parse_object(self.flavour, obj)
         if entry is not None:
-            if self.observer is not None:
-                self.observer.watched(entry.name, entry, version)
+            self._notify(lambda o: o.watched(entry.name, entry, version))
             self.put(entry)
+
+    def _notify(self, call: Callable[[WatchObserver], None]) -> None:
+        """Tell the observer; its failure never stops the cache."""
+        if self.observer is None:
+            return
+        try:
+            call(self.observer)
+        except Exception:
+            log.exception("storage watch observer failed")
 
     # -- the watch thread --------------------------------------------------------------------
     def _run(self) -> None:

@@ -10,7 +10,8 @@ replica is valid on another.
 What is lost is said, never skipped silently: each directory keeps at most ``capacity``
 events (and none older than ``max_age``), and nothing from before this process's list
 of the namespace. A reader whose position is older than what is kept gets
-``EventsExpired``; reading from position 0 starts at the oldest event kept.
+``EventsExpired``; reading from position 0 starts at the oldest event kept, and the
+events kept never span a gap (a relist drops those before it).
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class _Stream:
 
     events: deque[StoredEvent] = field(default_factory=deque)
     floor: int = 0
+
+    def lose_through(self, position: int) -> None:
+        """Events up to ``position`` may be missing: keep only what follows it."""
+        self.floor = max(self.floor, position)
+        while self.events and self.events[0].seq <= self.floor:
+            self.events.popleft()
 
 
 def _changes(index: DirectoryIndex, old: Entry | None, new: Entry | None) -> list[Change]:
@@ -93,9 +100,7 @@ class WatchedEventLog:
     def listed(self, entries: list[Entry], version: str) -> None:
         """Start over from a full list: what happened before it is not known here."""
         with self._lock:
-            self._start = max(self._start, (int(version) + 1) * EVENTS_PER_REVISION - 1)
-            for stream in self._streams.values():
-                stream.floor = max(stream.floor, self._start)
+            self._lose_through(int(version))
             self._seen, self._dirs = {}, {}
             for entry in entries:
                 self._seen[entry.name] = entry
@@ -103,26 +108,38 @@ class WatchedEventLog:
 
     def watched(self, name: str, entry: Entry | None, version: str) -> None:
         with self._lock:
-            old = self._seen.pop(name, None)
-            if entry is not None:
-                self._seen[name] = entry
-            current = entry or old
-            if current is None:
-                return
-            index = self._dirs.setdefault(current.directory, DirectoryIndex())
-            self._append(current.directory, int(version), _changes(index, old, entry))
+            revision = int(version)
+            try:
+                old = self._seen.pop(name, None)
+                if entry is not None:
+                    self._seen[name] = entry
+                current = entry or old
+                if current is None:
+                    return
+                index = self._dirs.setdefault(current.directory, DirectoryIndex())
+                self._append(current.directory, revision, _changes(index, old, entry))
+            except Exception:
+                self._lose_through(revision)  # whatever this change meant is not in the log: say so
+                raise
+
+    def _lose_through(self, revision: int) -> None:
+        """Changes up to ``revision`` may be missing: no reader may read across that gap."""
+        self._start = max(self._start, (revision + 1) * EVENTS_PER_REVISION - 1)
+        for stream in self._streams.values():
+            stream.lose_through(self._start)
 
     def _append(self, directory: str, revision: int, changes: list[Change]) -> None:
         if not changes:
             return
         stream = self._streams.setdefault(directory, _Stream(floor=self._start))
-        at = self.clock()
         base = revision * EVENTS_PER_REVISION
-        for i, change in enumerate(changes[: EVENTS_PER_REVISION - 1], start=1):
-            stream.events.append(StoredEvent(directory, base + i, change.type, at, change.data))
         if len(changes) >= EVENTS_PER_REVISION:  # never in practice: say so rather than renumber
-            log.warning("change at revision %d made %d events; kept the first", revision, len(changes))
-            stream.floor = base + EVENTS_PER_REVISION - 1
+            log.warning("change at revision %d made %d events: not kept", revision, len(changes))
+            stream.lose_through(base + EVENTS_PER_REVISION - 1)
+            return
+        at = self.clock()
+        for i, change in enumerate(changes, start=1):
+            stream.events.append(StoredEvent(directory, base + i, change.type, at, change.data))
         self._trim(stream, at - self.max_age if self.max_age is not None else None)
 
     def _trim(self, stream: _Stream, before: datetime | None) -> int:
