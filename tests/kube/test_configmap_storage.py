@@ -5,6 +5,9 @@ RBAC it needs, and restore."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -295,3 +298,15 @@ def test_a_lost_claim_is_restored_at_start_up(
             restarted.create(DIR, "User", {"userName": "KEPT"})
     finally:
         restarted.close()
+
+
+def test_a_process_that_closes_the_store_at_once_exits_cleanly(namespace: str) -> None:
+    """A short CLI command closes the store while its first list may still be in flight:
+    the watch thread must be done before the interpreter exits (else it aborts, -6)."""
+    code = f"from scim_server.storage import open_storage; open_storage('configmaps://{namespace}').close()"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBESCIM_")}
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr[-2000:]

@@ -50,6 +50,24 @@ class DirectoryIndex:
         for member in entry.members:
             self.member_of.setdefault(member, set()).add(entry.id)
 
+    def replace(self, old: Entry, new: Entry) -> None:
+        """``old`` becomes ``new`` (the same resource): memberships change by the difference
+        only, so a member added to a large group costs O(1) index updates, not O(members)."""
+        if self.keys[old.kind].get(old.key) == old.id:
+            del self.keys[old.kind][old.key]
+        self.table(new.kind)[new.id] = new
+        self.keys[new.kind][new.key] = new.id
+        if old.members != new.members:
+            was, now = set(old.members), set(new.members)
+            for member in was - now:
+                groups = self.member_of.get(member)
+                if groups is not None:
+                    groups.discard(old.id)
+                    if not groups:
+                        del self.member_of[member]
+            for member in now - was:
+                self.member_of.setdefault(member, set()).add(new.id)
+
     def discard(self, entry: Entry) -> None:
         self.table(entry.kind).pop(entry.id, None)
         if self.keys[entry.kind].get(entry.key) == entry.id:
@@ -105,15 +123,18 @@ class ResourceCache:
         self._deleted: dict[str, str] = {}
         self._dirs: dict[str, DirectoryIndex] = {}
         self._stopped = threading.Event()
-        self._stream: Any = None
         self._thread = threading.Thread(target=self._run, name="kubescim-storage-watch", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the watch thread: its request is interrupted or, for a list, awaited (bounded),
+        so no request is in flight when the interpreter exits (which can abort it)."""
         self._stopped.set()
-        self._thread.join(timeout=0.1)
+        self.objects.interrupt()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     # -- reads (callers hold no lock; each returns a consistent snapshot) ---------------------
     def directory(self, directory: str) -> DirectoryIndex:
@@ -147,9 +168,12 @@ class ResourceCache:
             if gone is not None and not _newer(entry.resource_version, gone):
                 return
             self._deleted.pop(entry.name, None)
+            self._entries[entry.name] = entry
+            if current is not None and current.directory == entry.directory:
+                self._dirs[current.directory].replace(current, entry)
+                return
             if current is not None:
                 self._dirs[current.directory].discard(current)
-            self._entries[entry.name] = entry
             self._dirs.setdefault(entry.directory, DirectoryIndex()).add(entry)
 
     def remove(self, name: str, resource_version: str) -> None:

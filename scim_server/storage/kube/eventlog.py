@@ -59,14 +59,15 @@ def _changes(index: DirectoryIndex, old: Entry | None, new: Entry | None) -> lis
         return [resource_change(old.kind, "deleted", gone)]
     if old is not None:
         before = render(index, old, old.kind == "User")
-        index.discard(old)
-    index.add(new)
+        index.replace(old, new)
+    else:
+        index.add(new)
     after = render(index, new, new.kind == "User")
     if old is None:
         out = [resource_change(new.kind, "created", after)]
     else:
         out = [resource_change(new.kind, "updated", after, before)] if new.data != old.data else []
-    if new.kind == "Group":
+    if new.kind == "Group" and (old is None or old.members != new.members):
         was = set(old.members) if old is not None else set()
         now_in = set(new.members)
         removed = [m for m in (old.members if old else ()) if m not in now_in and m in index.users]

@@ -109,7 +109,11 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
         self.claims = Claims(self.objects, self.cache, claim_grace)
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self.cache.start()
-        threading.Thread(target=self._sweep_when_ready, name="kubescim-claim-sweep", daemon=True).start()
+        self._closed = threading.Event()
+        self._sweeper = threading.Thread(
+            target=self._sweep_when_ready, name="kubescim-claim-sweep", daemon=True
+        )
+        self._sweeper.start()
 
     # -- lifecycle ------------------------------------------------------------------------------
     def ping(self) -> None:
@@ -118,7 +122,10 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
             raise ServiceUnavailable("storage is still listing its objects", 1)
 
     def close(self) -> None:
+        self._closed.set()
         self.cache.stop()
+        if self._sweeper.is_alive():
+            self._sweeper.join(5.0)
         for api in (self._api, self._watch_api):
             api.close()
 
@@ -127,7 +134,11 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
             raise ServiceUnavailable("storage is still listing its objects", 5)
 
     def _sweep_when_ready(self) -> None:
-        if not self.cache.ready.wait(300):
+        deadline = time.monotonic() + 300
+        while not self.cache.ready.wait(0.5):
+            if self._closed.is_set() or time.monotonic() > deadline:
+                return
+        if self._closed.is_set():
             return
         try:
             removed, restored = self.claims.sweep()
