@@ -112,7 +112,11 @@ def test_cluster_wide_rbac_binds_cluster_roles_and_the_server_watches_everywhere
     manifests = render()
     assert rules_of(manifests, "ClusterRole", "kubescim-server") == [
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
-        {"apiGroups": ["kubescim.io"], "resources": ["scimdirectories"], "verbs": ["get", "list", "watch"]},
+        {
+            "apiGroups": ["kubescim.io"],
+            "resources": ["organizations", "scimdirectories"],
+            "verbs": ["get", "list", "watch"],
+        },
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     ]
     assert "KUBESCIM_TOKEN_NAMESPACE" not in container_env(one(manifests, "Deployment", "kubescim-server"))

@@ -17,13 +17,14 @@
   verbs: ["create"]
 {{- end }}
 
-{{/* What the server's token registry reads (docs/security.md), where directories live. */}}
+{{/* What the server's token and API-key registries read (docs/security.md), where
+directories live. */}}
 {{- define "kubescim.serverRules" -}}
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["kubescim.io"]
-  resources: ["scimdirectories"]
+  resources: ["organizations", "scimdirectories"]
   verbs: ["get", "list", "watch"]
 - apiGroups: [""]
   resources: ["events"]
