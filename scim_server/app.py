@@ -21,7 +21,7 @@ from .api.state import EXTENSION, ServerState
 from .api.v1 import bp as v1_bp
 from .config import Settings
 from .scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
-from .storage import Storage, open_storage
+from .storage import Backend, open_storage
 from .tokens.factory import open_organization_registry, open_token_registry
 from .tokens.organizations import OrganizationRegistry
 from .tokens.registry import TokenRegistry
@@ -49,7 +49,7 @@ class _CollapseSlashes:
 def create_app(
     settings: Settings | None = None,
     *,
-    storage: Storage | None = None,
+    storage: Backend | None = None,
     tokens: TokenRegistry | None = None,
     organizations: OrganizationRegistry | None = None,
 ) -> Flask:
@@ -63,6 +63,8 @@ def create_app(
             settings.effective_database_url,
             pool_size=settings.pool_size,
             write_rate=settings.storage_write_rate,
+            event_buffer=settings.event_buffer,
+            event_retention_days=settings.event_retention_days,
         )
     if tokens is None:
         tokens = open_token_registry(settings)

@@ -279,13 +279,24 @@ def cmd_organizations_remove_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+_NO_DELIVERY_STATE = (
+    "webhooks and 'kubescim events prune' need SQLite or PostgreSQL storage: configmaps:// and "
+    "secrets:// keep no delivery state, and their events are a bounded in-memory log in each "
+    "server process (trimmed there by age and count); use PostgreSQL ('kubescim directories "
+    "export' and 'import' move a directory)"
+)
+
+
 def _open_delivery_storage(settings: Settings) -> Any:
     from .storage import open_storage
 
-    storage = open_storage(settings.effective_database_url, pool_size=settings.webhook_concurrency + 1)
+    url = settings.effective_database_url
+    if url.startswith(("configmaps://", "secrets://")):
+        raise CliError(_NO_DELIVERY_STATE)
+    storage = open_storage(url, pool_size=settings.webhook_concurrency + 1)
     if not hasattr(storage, "claim_streams"):
         storage.close()
-        raise CliError("this storage backend keeps no webhook delivery state (use SQLite or PostgreSQL)")
+        raise CliError(_NO_DELIVERY_STATE)
     return storage
 
 

@@ -139,6 +139,16 @@ class Settings(BaseSettings):
             "kubescim events prune); webhooks and the events API see what is kept"
         ),
     )
+    event_buffer: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description=(
+            "configmaps:// and secrets:// storage: the most change events each server process keeps "
+            "in memory per directory (lost on restart); a reader whose events cursor is older than "
+            "the oldest kept gets 410 and must re-read the directory"
+        ),
+    )
     webhook_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, description="a webhook delivery not answered within this fails"
     )

@@ -80,6 +80,8 @@ def _get(
     meanings = {
         400: "invalid parameters",
         404: "no such object in this organization",
+        410: "the events after this cursor are no longer kept (ConfigMap storage's bounded log): "
+        "re-read the directory, then list events without after",
         503: "keys cannot be checked now",
     }
     for code in (*codes, 503):
@@ -131,6 +133,7 @@ def _paths() -> dict[str, Any]:
             ],
             400,
             404,
+            410,
         ),
     }
 

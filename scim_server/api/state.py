@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from ..config import Settings
-from ..storage import Storage
+from ..storage import Backend
 from ..tokens.organizations import OrganizationRegistry
 from ..tokens.registry import TokenRegistry
 
@@ -17,7 +17,7 @@ EXTENSION = "kubescim"
 @dataclass(slots=True)
 class ServerState:
     settings: Settings
-    storage: Storage
+    storage: Backend
     tokens: TokenRegistry
     organizations: OrganizationRegistry
 

@@ -20,8 +20,9 @@ from werkzeug.exceptions import HTTPException
 from ..events.objects import directory_group, directory_user, event_object
 from ..scim.errors import ScimError, ServiceUnavailable
 from ..storage import Kind
+from ..storage.events import EventsExpired
+from ..storage.reads import Keyset, keyset_slice
 from ..storage.rows import iso
-from ..storage.sqlreads import Keyset
 from ..tokens.credentials import bearer_token
 from ..tokens.organizations import Organization
 from . import v1_models as m
@@ -109,7 +110,7 @@ def _locate(kind: Kind, id: str | None) -> str:
     """The organization's directory holding ``id``; 404 when none does."""
     if id is None:
         raise _not_found(kind.lower())
-    directory = server_state().storage.locate(kind, id)  # type: ignore[attr-defined]
+    directory = server_state().storage.locate(kind, id)
     if directory is None or directory not in _org().directories:
         raise _not_found("user" if kind == "User" else "group")
     return str(directory)
@@ -154,20 +155,9 @@ def _directory_object(directory: str) -> dict[str, Any]:
 @bp.get("/directories")
 def list_directories() -> Response:
     keyset = p.keyset(request.args)
-    names = sorted(_org().directories, reverse=keyset.descending)
-    page, more = _slice(names, keyset)
+    names = sorted(_org().directories)
+    page, more = keyset_slice(names, names, keyset.cursor, keyset)
     return _ok(m.DirectoryList, _listing([_directory_object(n) for n in page], more, keyset))
-
-
-def _slice(names: list[str], keyset: Keyset) -> tuple[list[str], bool]:
-    """A keyset page of an in-memory list already sorted in the listing's order."""
-    if keyset.cursor is None:
-        return names[: keyset.limit], len(names) > keyset.limit
-    if keyset.before:
-        earlier = [n for n in names if (n > keyset.cursor if keyset.descending else n < keyset.cursor)]
-        return earlier[-keyset.limit :], len(earlier) > keyset.limit
-    later = [n for n in names if (n < keyset.cursor if keyset.descending else n > keyset.cursor)]
-    return later[: keyset.limit], len(later) > keyset.limit
 
 
 @bp.get("/directories/<id>")
@@ -189,11 +179,11 @@ def _list(
     if related is not None:
         related_kind: Kind = "Group" if kind == "User" else "User"
         directory = _locate(related_kind, related)
-        read = storage.members_page if kind == "User" else storage.groups_of_page  # type: ignore[attr-defined]
+        read = storage.members_page if kind == "User" else storage.groups_of_page
         items, more = read(directory, related, keyset)
     else:
         directory = _directory(directory_arg)
-        items, more = storage.page(directory, kind, keyset)  # type: ignore[attr-defined]
+        items, more = storage.page(directory, kind, keyset)
     return _ok(model, _listing([render(directory, r) for r in items], more, keyset))
 
 
@@ -230,12 +220,13 @@ def list_events() -> Response:
     directories = [_directory(query.directory)] if query.directory else sorted(_org().directories)
     state = server_state()
     positions = dict(query.positions)
-    streams = [
-        state.storage.events(  # type: ignore[attr-defined]
-            d, after=positions.get(d, 0), limit=query.limit, types=query.types or None
-        )
-        for d in directories
-    ]
+    try:
+        streams = [
+            state.storage.events(d, after=positions.get(d, 0), limit=query.limit, types=query.types or None)
+            for d in directories
+        ]
+    except EventsExpired as error:
+        raise ApiError(410, "events_expired", str(error)) from None
     # a merge keeps each directory's order, whatever the clocks said
     merged = heapq.merge(*streams, key=lambda e: (e.occurred_at, e.directory))
     page = list(itertools.islice(merged, query.limit))

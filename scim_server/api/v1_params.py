@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..events.model import EVENT_TYPES
-from ..storage.sqlreads import Keyset
+from ..storage.reads import Keyset
 from .v1_models import DEFAULT_LIMIT, EVENTS_CURSOR_PATTERN, ID_PATTERN, MAX_LIMIT
 
 _ID = re.compile(ID_PATTERN)

@@ -8,26 +8,16 @@ membership keys). Cursors are object ids, as hosted directory-sync APIs use them
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .base import Kind, Resource
+from .reads import Keyset
 
 TABLES: dict[Kind, str] = {"User": "users", "Group": "groups"}
 
 
-@dataclass(frozen=True, slots=True)
-class Keyset:
-    """One page request: at most ``limit`` objects after (or before) the object ``cursor``."""
-
-    limit: int
-    cursor: str | None = None
-    before: bool = False
-    descending: bool = True
-
-
 class SqlDirectoryReads(ABC):
-    """Directory-API reads over the SQL backends' tables."""
+    """``DirectoryReads`` over the SQL backends' tables."""
 
     #: ``SELECT`` of resources (alias ``r``), keyed by (kind, with related).
     select_sql: ClassVar[dict[tuple[Kind, bool], str]]

@@ -236,3 +236,14 @@ def test_creating_a_directory_records_its_activation(state: Path, capsys: pytest
         assert [e.type for e in storage.events("acme")] == ["dsync.activated"]  # type: ignore[attr-defined]
     finally:
         storage.close()
+
+
+@pytest.mark.parametrize("command", [["webhooks", "run"], ["events", "prune"]])
+def test_webhooks_on_config_map_storage_are_refused_with_the_way_out(
+    state: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("KUBESCIM_DATABASE_URL", "configmaps://kubescim")
+    code, _, err = run(capsys, *command)
+    assert code != 0
+    assert "need SQLite or PostgreSQL" in err
+    assert "bounded in-memory log" in err

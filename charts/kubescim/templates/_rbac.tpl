@@ -17,7 +17,8 @@
   verbs: ["create"]
 {{- end }}
 
-{{/* What the server's token registry reads (docs/security.md), where directories live. */}}
+{{/* What the server's token and API-key registries read (docs/security.md), where
+directories live. */}}
 {{- define "kubescim.serverRules" -}}
 - apiGroups: [""]
   resources: ["secrets"]

@@ -8,15 +8,15 @@ older than what the cache holds is ignored, so a late event never undoes a newer
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ...crd.client import describe
-from ..base import Kind
+from ..base import Kind, Resource
+from ..rows import group_entry, group_resource, member_entry, user_resource
 from .objectapi import Gone, ObjectApi
 from .objects import RESOURCE_SELECTOR, Entry, Flavour, parse_object
 
@@ -50,6 +50,24 @@ class DirectoryIndex:
         for member in entry.members:
             self.member_of.setdefault(member, set()).add(entry.id)
 
+    def replace(self, old: Entry, new: Entry) -> None:
+        """``old`` becomes ``new`` (the same resource): memberships change by the difference
+        only, so a member added to a large group costs O(1) index updates, not O(members)."""
+        if self.keys[old.kind].get(old.key) == old.id:
+            del self.keys[old.kind][old.key]
+        self.table(new.kind)[new.id] = new
+        self.keys[new.kind][new.key] = new.id
+        if old.members != new.members:
+            was, now = set(old.members), set(new.members)
+            for member in was - now:
+                groups = self.member_of.get(member)
+                if groups is not None:
+                    groups.discard(old.id)
+                    if not groups:
+                        del self.member_of[member]
+            for member in now - was:
+                self.member_of.setdefault(member, set()).add(new.id)
+
     def discard(self, entry: Entry) -> None:
         self.table(entry.kind).pop(entry.id, None)
         if self.keys[entry.kind].get(entry.key) == entry.id:
@@ -62,41 +80,61 @@ class DirectoryIndex:
                     del self.member_of[member]
 
 
+def render(index: DirectoryIndex, entry: Entry, related: bool) -> Resource:
+    """``entry`` as a SCIM resource; ``related``: a User's groups, a Group's members."""
+    if entry.kind == "User":
+        groups = None
+        if related:
+            found = [index.groups[g] for g in index.member_of.get(entry.id, ()) if g in index.groups]
+            found.sort(key=lambda g: (g.created, g.id))
+            groups = [group_entry(g.id, g.data.get("displayName")) for g in found]
+        return user_resource(entry.id, entry.data, entry.created, entry.modified, entry.version, groups)
+    members = None
+    if related:
+        members = [member_entry(m, "Group" if m in index.groups else "User") for m in entry.members]
+    return group_resource(entry.id, entry.data, entry.created, entry.modified, entry.version, members)
+
+
+class WatchObserver(Protocol):
+    """What sees the namespace's changes exactly as the API server ordered them."""
+
+    def listed(self, entries: list[Entry], version: str) -> None:
+        """A full list taken at ``version`` (the first, or again after the watch broke)."""
+
+    def watched(self, name: str, entry: Entry | None, version: str) -> None:
+        """The object ``name`` is now ``entry`` (None: deleted), at ``version``."""
+
+
 class ResourceCache:
     """Every user and group object of one namespace, in memory, kept current by a watch."""
 
-    def __init__(self, objects: ObjectApi, flavour: Flavour, watch_seconds: int = 30) -> None:
+    def __init__(
+        self,
+        objects: ObjectApi,
+        flavour: Flavour,
+        watch_seconds: int = 30,
+        observer: WatchObserver | None = None,
+    ) -> None:
         self.objects, self.flavour, self.watch_seconds = objects, flavour, watch_seconds
+        self.observer = observer
         self.lock = threading.RLock()
         self.ready = threading.Event()
         self._entries: dict[str, Entry] = {}
         self._deleted: dict[str, str] = {}
         self._dirs: dict[str, DirectoryIndex] = {}
         self._stopped = threading.Event()
-        self._stream: Any = None
         self._thread = threading.Thread(target=self._run, name="kubescim-storage-watch", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
-        """End the watch thread: a watch blocked reading is shut down, then joined (bounded)."""
+    def stop(self, timeout: float = 5.0) -> None:
+        """End the watch thread: its request is interrupted or, for a list, awaited (bounded),
+        so no request is in flight when the interpreter exits (which can abort it)."""
         self._stopped.set()
-        self._shutdown_stream()
+        self.objects.interrupt()
         if self._thread.is_alive():
-            self._thread.join(timeout=5.0)
-
-    def _shutdown_stream(self) -> None:
-        stream = self._stream
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                stream.shutdown()
-
-    def _opened(self, stream: Any) -> None:
-        """The watch thread's new response: kept so ``stop`` can interrupt its read."""
-        self._stream = stream
-        if self._stopped.is_set():
-            self._shutdown_stream()
+            self._thread.join(timeout)
 
     # -- reads (callers hold no lock; each returns a consistent snapshot) ---------------------
     def directory(self, directory: str) -> DirectoryIndex:
@@ -114,6 +152,11 @@ class ResourceCache:
             index = self._dirs.get(directory)
             return index.table(kind).get(id) if index else None
 
+    def locate(self, kind: Kind, id: str) -> str | None:
+        """The directory holding resource ``id`` (ids are unique across directories)."""
+        with self.lock:
+            return next((d for d, index in self._dirs.items() if id in index.table(kind)), None)
+
     # -- updates ----------------------------------------------------------------------------
     def put(self, entry: Entry) -> None:
         """Hold ``entry`` unless the cache already has a later version of its object."""
@@ -125,9 +168,12 @@ class ResourceCache:
             if gone is not None and not _newer(entry.resource_version, gone):
                 return
             self._deleted.pop(entry.name, None)
+            self._entries[entry.name] = entry
+            if current is not None and current.directory == entry.directory:
+                self._dirs[current.directory].replace(current, entry)
+                return
             if current is not None:
                 self._dirs[current.directory].discard(current)
-            self._entries[entry.name] = entry
             self._dirs.setdefault(entry.directory, DirectoryIndex()).add(entry)
 
     def remove(self, name: str, resource_version: str) -> None:
@@ -150,6 +196,7 @@ class ResourceCache:
     def _replace_all(self, items: Iterable[dict[str, Any]], version: str) -> None:
         """Load a full list taken at ``version``, keeping own writes made after it."""
         listed = {e.name: e for e in (parse_object(self.flavour, o) for o in items) if e is not None}
+        self._notify(lambda o: o.listed(list(listed.values()), version))
         with self.lock:
             for name, entry in self._entries.items():
                 if _newer(entry.resource_version, version) and (
@@ -169,11 +216,22 @@ class ResourceCache:
     def _apply(self, kind: str, obj: dict[str, Any]) -> None:
         version = (obj.get("metadata") or {}).get("resourceVersion", "")
         if kind == "DELETED":
+            self._notify(lambda o: o.watched(obj["metadata"]["name"], None, version))
             self.remove(obj["metadata"]["name"], version)
             return
         entry = parse_object(self.flavour, obj)
         if entry is not None:
+            self._notify(lambda o: o.watched(entry.name, entry, version))
             self.put(entry)
+
+    def _notify(self, call: Callable[[WatchObserver], None]) -> None:
+        """Tell the observer; its failure never stops the cache."""
+        if self.observer is None:
+            return
+        try:
+            call(self.observer)
+        except Exception:
+            log.exception("storage watch observer failed")
 
     # -- the watch thread --------------------------------------------------------------------
     def _run(self) -> None:
@@ -197,7 +255,7 @@ class ResourceCache:
 
     def _watch(self, version: str) -> None:
         while not self._stopped.is_set():
-            for event in self.objects.watch(RESOURCE_SELECTOR, version, self.watch_seconds, self._opened):
+            for event in self.objects.watch(RESOURCE_SELECTOR, version, self.watch_seconds):
                 if self._stopped.is_set():
                     return
                 obj = event.get("object") or {}

@@ -73,6 +73,7 @@ class ObjectApi:
         self, api: client.ApiClient, namespace: str, flavour: Flavour, limiter: WriteLimiter
     ) -> None:
         self.api, self.namespace, self.flavour, self.limiter = api, namespace, flavour, limiter
+        self.streaming: Any = None  # the watch response being read, if any
         core = client.CoreV1Api(api)
         suffix = "config_map" if flavour == "ConfigMap" else "secret"
         self._list = getattr(core, f"list_namespaced_{suffix}")
@@ -106,11 +107,8 @@ class ObjectApi:
             if not token:
                 return items, version
 
-    def watch(
-        self, selector: str, version: str, timeout_s: int, opened: Callable[[Any], None] | None = None
-    ) -> Iterator[dict[str, Any]]:
-        """Events after ``version`` (bookmarks included) until the server ends the watch;
-        ``opened`` receives the streaming response (to shut it down from another thread).
+    def watch(self, selector: str, version: str, timeout_s: int) -> Iterator[dict[str, Any]]:
+        """Events after ``version`` (bookmarks included) until the server ends the watch.
 
         Raises Gone when ``version`` is too old.
         """
@@ -124,8 +122,7 @@ class ObjectApi:
             _preload_content=False,
             _request_timeout=(REQUEST_TIMEOUT[0], timeout_s * 1.5),
         )
-        if opened is not None:
-            opened(resp)
+        self.streaming = resp
         try:
             buffer = b""
             for chunk in resp.stream(65536, decode_content=False):
@@ -141,7 +138,14 @@ class ObjectApi:
                             raise ApiException(status=status.get("code") or 500, reason=status.get("reason"))
                         yield event
         finally:
+            self.streaming = None
             resp.release_conn()
+
+    def interrupt(self) -> None:
+        """End the watch being read (from another thread), so its reader returns at once."""
+        stream = self.streaming
+        if stream is not None:
+            stream.shutdown()
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:

@@ -16,14 +16,15 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from kubernetes import client
 
 from ...crd.client import api_client, describe
+from ...events.model import StoredEvent
 from ...scim.casefold import fold
 from ...scim.errors import Conflict, InvalidValue, NotFound, ServiceUnavailable, Uniqueness
 from ...scim.evaluate import matcher
@@ -33,18 +34,16 @@ from ...scim.query import ListQuery
 from ...scim.schemas import group_type
 from ..base import DirectoryStats, Kind, Mutator, Page, ReplaceByPatch, Resource, RestoreByBatch
 from ..exported import exported
+from ..reads import Keyset, keyset_slice
 from ..rows import (
     check_version,
-    group_entry,
-    group_resource,
     iso,
-    member_entry,
     now,
     parse_time,
-    user_resource,
 )
-from .cache import DirectoryIndex, ResourceCache
+from .cache import ResourceCache, render
 from .claims import GRACE, Claims
+from .eventlog import WatchedEventLog
 from .memquery import run_query
 from .objectapi import AlreadyExists, ObjectApi, Stale
 from .objects import (
@@ -68,8 +67,6 @@ MAX_ATTEMPTS: Final = 12
 #: How long a request waits for the first list before answering 503.
 READY_WAIT: Final = 30.0
 _LOCK_STRIPES: Final = 64
-#: How long ``close`` waits for each of the store's threads.
-_JOIN_SECONDS: Final = 5.0
 _UNIQUE_FILTER: Final[dict[Kind, str]] = {"User": "username", "Group": "displayname"}
 
 
@@ -78,8 +75,10 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
 
     ``flavour`` is ``ConfigMap`` or ``Secret`` (same code path). ``write_rate`` bounds
     this process's writes per second; ``max_group_members`` and ``max_object_bytes``
-    are refused with a clear error before anything is sent. ``configuration`` is the
-    Kubernetes client's (default: in-cluster, else ``$KUBECONFIG``).
+    are refused with a clear error before anything is sent. Events are a bounded log
+    in memory (``eventlog``: ``event_buffer`` per directory, none older than
+    ``event_retention_days``). ``configuration`` is the Kubernetes client's (default:
+    in-cluster, else ``$KUBECONFIG``).
     """
 
     def __init__(
@@ -93,6 +92,8 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
         pool_size: int = 4,
         watch_seconds: int = 30,
         claim_grace: timedelta = GRACE,
+        event_buffer: int = 10_000,
+        event_retention_days: int = 30,
         configuration: client.Configuration | None = None,
     ) -> None:
         self.namespace, self.flavour = namespace, flavour
@@ -101,13 +102,14 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
         self._api = _client(configuration, pool_size + 1)
         self._watch_api = _client(configuration, 1)
         self.objects = ObjectApi(self._api, namespace, flavour, limiter)
+        self.event_log = WatchedEventLog(event_buffer, timedelta(days=event_retention_days))
         self.cache = ResourceCache(
-            ObjectApi(self._watch_api, namespace, flavour, limiter), flavour, watch_seconds
+            ObjectApi(self._watch_api, namespace, flavour, limiter), flavour, watch_seconds, self.event_log
         )
         self.claims = Claims(self.objects, self.cache, claim_grace)
         self._locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
-        self._closing = threading.Event()
         self.cache.start()
+        self._closed = threading.Event()
         self._sweeper = threading.Thread(
             target=self._sweep_when_ready, name="kubescim-claim-sweep", daemon=True
         )
@@ -120,11 +122,10 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
             raise ServiceUnavailable("storage is still listing its objects", 1)
 
     def close(self) -> None:
-        """Stop the watch and the sweep, then release connections: no thread of this
-        store is left running (a short-lived CLI process exits cleanly)."""
-        self._closing.set()
+        self._closed.set()
         self.cache.stop()
-        self._sweeper.join(timeout=_JOIN_SECONDS)
+        if self._sweeper.is_alive():
+            self._sweeper.join(5.0)
         for api in (self._api, self._watch_api):
             api.close()
 
@@ -135,9 +136,9 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
     def _sweep_when_ready(self) -> None:
         deadline = time.monotonic() + 300
         while not self.cache.ready.wait(0.5):
-            if self._closing.is_set() or time.monotonic() > deadline:
+            if self._closed.is_set() or time.monotonic() > deadline:
                 return
-        if self._closing.is_set():
+        if self._closed.is_set():
             return
         try:
             removed, restored = self.claims.sweep()
@@ -152,19 +153,6 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
         return self._locks[int(hashlib.sha1(name.encode()).hexdigest()[:8], 16) % _LOCK_STRIPES]  # noqa: S324
 
     # -- rendering ------------------------------------------------------------------------------
-    def _render(self, index: DirectoryIndex, entry: Entry, related: bool) -> Resource:
-        if entry.kind == "User":
-            groups = None
-            if related:
-                found = [index.groups[g] for g in index.member_of.get(entry.id, ()) if g in index.groups]
-                found.sort(key=lambda g: (g.created, g.id))
-                groups = [group_entry(g.id, g.data.get("displayName")) for g in found]
-            return user_resource(entry.id, entry.data, entry.created, entry.modified, entry.version, groups)
-        members = None
-        if related:
-            members = [member_entry(m, "Group" if m in index.groups else "User") for m in entry.members]
-        return group_resource(entry.id, entry.data, entry.created, entry.modified, entry.version, members)
-
     def _fetch(self, directory: str, kind: Kind, id: str) -> Entry | None:
         """The resource as the API server has it now (and the cache then too)."""
         obj = self.objects.get(object_name(directory, kind, id))
@@ -186,7 +174,7 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
         self._ready()
         entry = self._entry(directory, kind, id)
         with self.cache.lock:
-            return self._render(self.cache.directory(directory), entry, members)
+            return render(self.cache.directory(directory), entry, members)
 
     def query(self, directory: str, kind: Kind, query: ListQuery) -> Page:
         self._ready()
@@ -209,7 +197,7 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
                 query = replace(query, filter=None)
             else:
                 entries = sorted(table.values(), key=lambda e: (e.created, e.id))
-            resources = [self._render(index, e, related) for e in entries]
+            resources = [render(index, e, related) for e in entries]
         return run_query(kind, resources, query)
 
     def stats(self, directory: str) -> DirectoryStats:
@@ -220,6 +208,63 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
             return DirectoryStats(
                 len(index.users), len(index.groups), parse_time(max(stamps)) if stamps else None
             )
+
+    # -- directory API reads (DirectoryReads) ----------------------------------------------------
+    def page(self, directory: str, kind: Kind, keyset: Keyset) -> tuple[list[Resource], bool]:
+        self._ready()
+        with self.cache.lock:
+            index = self.cache.directory(directory)
+            ordered = sorted(index.table(kind).values(), key=lambda e: (e.created, e.id))
+            cursor = index.table(kind).get(keyset.cursor) if keyset.cursor is not None else None
+            if keyset.cursor is not None and cursor is None:
+                return [], False
+            position = (cursor.created, cursor.id) if cursor is not None else None
+            keys = [(e.created, e.id) for e in ordered]
+            chosen, more = keyset_slice(ordered, keys, position, keyset)
+            return [render(index, e, kind == "User") for e in chosen], more
+
+    def members_page(self, directory: str, group: str, keyset: Keyset) -> tuple[list[Resource], bool]:
+        self._ready()
+        with self.cache.lock:
+            index = self.cache.directory(directory)
+            entry = index.groups.get(group)
+            ids = sorted(m for m in (entry.members if entry else ()) if m in index.users)
+            chosen, more = keyset_slice(ids, ids, keyset.cursor, keyset)
+            return [render(index, index.users[m], True) for m in chosen], more
+
+    def groups_of_page(self, directory: str, user: str, keyset: Keyset) -> tuple[list[Resource], bool]:
+        self._ready()
+        with self.cache.lock:
+            index = self.cache.directory(directory)
+            ids = sorted(g for g in index.member_of.get(user, ()) if g in index.groups)
+            chosen, more = keyset_slice(ids, ids, keyset.cursor, keyset)
+            return [render(index, index.groups[g], False) for g in chosen], more
+
+    def locate(self, kind: Kind, id: str) -> str | None:
+        self._ready()
+        return self.cache.locate(kind, id)
+
+    # -- events (EventLog): the bounded log the watch feeds -------------------------------------
+    def events(
+        self, directory: str, *, after: int = 0, limit: int = 100, types: Collection[str] | None = None
+    ) -> list[StoredEvent]:
+        self._ready()
+        return self.event_log.events(directory, after=after, limit=limit, types=types)
+
+    def last_event(self, directory: str) -> int:
+        self._ready()
+        return self.event_log.last_event(directory)
+
+    def activate_directory(self, directory: str) -> bool:
+        """Not offered: no process can tell a directory's first appearance from its own start."""
+        return False
+
+    def deactivate_directory(self, directory: str) -> bool:
+        """Not offered (see ``activate_directory``)."""
+        return False
+
+    def prune_events(self, before: datetime) -> int:
+        return self.event_log.prune_events(before)
 
     # -- create ---------------------------------------------------------------------------------
     def create(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
@@ -290,7 +335,7 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
         self.cache.put(saved)
         self.claims.own(directory, saved, value)
         with self.cache.lock:
-            return self._render(self.cache.directory(directory), saved, True)
+            return render(self.cache.directory(directory), saved, True)
 
     def _check_members(self, directory: str, members: tuple[str, ...], before: tuple[str, ...]) -> None:
         """Refuse too many members, or a new one that is not a User or Group here."""
@@ -331,7 +376,7 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
         self._ready()
         entry = self._update(directory, kind, id, compute, if_match)
         with self.cache.lock:
-            return self._render(self.cache.directory(directory), entry, members)
+            return render(self.cache.directory(directory), entry, members)
 
     def _update(
         self,
