@@ -9,7 +9,7 @@ import helm_python as helm
 import pytest
 
 from scim_server.config import Settings
-from tests.support.chart import NAMESPACE, container_env, find, one, render, rules_of
+from tests.support.chart import NAMESPACE, container_env, find, notes, one, render, rules_of
 
 POSTGRESQL = {"backend": "postgresql", "postgresql": {"existingSecret": "db", "secretKey": "url"}}
 ENABLED: dict[str, Any] = {"storage": POSTGRESQL, "webhooks": {"enabled": True}}
@@ -146,3 +146,9 @@ def test_the_network_policy_admits_only_metrics_scrapes() -> None:
     assert policy["spec"]["policyTypes"] == ["Ingress"]  # deliveries (egress) are not limited
     [rule] = policy["spec"]["ingress"]
     assert rule["ports"] == [{"port": "metrics", "protocol": "TCP"}]
+
+
+def test_notes_say_where_delivery_state_shows_only_when_enabled() -> None:
+    assert "status.webhooks" in notes(ENABLED)
+    assert "kubescim-webhooks (2 replicas)" in notes(ENABLED)
+    assert "webhook" not in notes().lower()
