@@ -304,9 +304,11 @@ def cmd_webhooks_run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
+    from . import logs
     from .webhooks.worker import Worker
 
     settings = _settings(args)
+    logs.configure(settings.log_format, settings.log_level)  # retries, dead letters: INFO and up
     storage = _open_delivery_storage(settings)
     if settings.webhook_metrics_port is not None:
         from prometheus_client import start_http_server
@@ -314,11 +316,10 @@ def cmd_webhooks_run(args: argparse.Namespace) -> int:
         start_http_server(settings.webhook_metrics_port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    from .tokens.factory import open_organization_registry
-
-    registry = LocalOrganizationRegistry(settings.state_dir)
-    source = _endpoint_source(settings, registry)
-    worker = Worker(storage, source, settings, organizations=open_organization_registry(settings))
+    # The source of the webhooks also gives the directories' policies: on Kubernetes from
+    # the same listing (no API key Secrets read), so the worker needs only what it lists.
+    source = _endpoint_source(settings, LocalOrganizationRegistry(settings.state_dir))
+    worker = Worker(storage, source, settings, policies=source)
     try:
         if args.once:
             worker.refresh()

@@ -51,15 +51,16 @@ class Rbac(Values):
     clusterWide: bool = Field(
         default=True,
         description=(
-            "true: the operator and the server act on directories in every namespace "
-            "(ClusterRoles); false: only in rbac.namespaces (Roles there)"
+            "true: the operator, the server and the webhook worker act on directories in every "
+            "namespace (ClusterRoles); false: only in rbac.namespaces (Roles there)"
         ),
     )
     namespaces: list[str] = Field(
         default_factory=list,
         description=(
             "with clusterWide false: the namespaces holding Organizations and ScimDirectories; "
-            "empty: the release namespace. The server watches one namespace, so list at most one"
+            "empty: the release namespace. The server and the webhook worker read one namespace, "
+            "so list at most one"
         ),
     )
 
@@ -203,9 +204,62 @@ class Server(Pod):
     accessLog: bool = Field(default=False, description="one log line per SCIM request")
 
 
+class Webhooks(Pod):
+    enabled: bool = Field(
+        default=False,
+        description=(
+            "run the webhook worker (kubescim webhooks run), delivering the signed webhooks "
+            "Organizations declare in spec.webhooks; needs storage.backend postgresql"
+        ),
+    )
+    replicas: int = Field(
+        default=2,
+        ge=1,
+        description=(
+            "replicas; they share the (webhook, directory) streams through claims in PostgreSQL, "
+            "each delivered by one replica at a time, in order"
+        ),
+    )
+    resources: Obj = Field(
+        default_factory=lambda: _resources("50m", "128Mi", "512Mi"), description="container resources"
+    )
+    concurrency: int = Field(
+        default=4, ge=1, le=256, description="streams one replica delivers at once (each in order)"
+    )
+    timeoutSeconds: float = Field(
+        default=10, gt=0, le=120, description="a delivery not answered within this fails (and is retried)"
+    )
+    retryBaseSeconds: float = Field(
+        default=1, gt=0, description="first retry delay; it doubles per attempt, with full jitter"
+    )
+    retryMaxSeconds: float = Field(default=600, gt=0, description="longest delay between two attempts")
+    deadLetterAfterSeconds: float = Field(
+        default=259200,
+        gt=0,
+        description=(
+            "an event still failing this long after it occurred is dead-lettered and its stream "
+            "moves on (kubescim webhooks redeliver replays it); default 3 days"
+        ),
+    )
+    leaseSeconds: float = Field(
+        default=60, gt=0, description="a stream claim's lease: a killed replica's streams resume after this"
+    )
+    eventRetentionDays: int = Field(
+        default=30, ge=1, le=3650, description="change events older than this are pruned (hourly)"
+    )
+    metricsPort: int = Field(
+        default=9090, ge=1024, le=65535, description="port of the worker's Prometheus /metrics"
+    )
+    logFormat: Literal["text", "json"] = Field(default="json", description="worker log format")
+
+
 class ServiceMonitor(Values):
     enabled: bool = Field(
-        default=False, description="a ServiceMonitor (Prometheus Operator) for the server's /metrics"
+        default=False,
+        description=(
+            "a ServiceMonitor (Prometheus Operator) for the server's /metrics, and a PodMonitor "
+            "for the webhook worker's when webhooks.enabled"
+        ),
     )
     interval: str = Field(default="30s", description="scrape interval")
     labels: dict[str, str] = Field(
@@ -220,7 +274,10 @@ class Metrics(Values):
 class NetworkPolicy(Values):
     enabled: bool = Field(
         default=False,
-        description="NetworkPolicies: the server accepts only from the peers below, the operator nothing",
+        description=(
+            "NetworkPolicies: the server accepts only from the peers below, the webhook worker "
+            "only from them on its metrics port, the operator nothing"
+        ),
     )
     serverFrom: list[Obj] = Field(
         default_factory=lambda: [
@@ -248,10 +305,13 @@ class ChartValues(Values):
         default_factory=list, description="pull secrets, e.g. [{name: regcred}]"
     )
     crds: Crds = Field(default_factory=Crds, description="the CustomResourceDefinitions")
-    rbac: Rbac = Field(default_factory=Rbac, description="permissions of the operator and the server")
+    rbac: Rbac = Field(
+        default_factory=Rbac, description="permissions of the operator, the server and the webhook worker"
+    )
     storage: Storage = Field(default_factory=Storage, description="where users and groups live")
     operator: Operator = Field(default_factory=Operator, description="the operator Deployment")
     server: Server = Field(default_factory=Server, description="the SCIM server Deployment")
+    webhooks: Webhooks = Field(default_factory=Webhooks, description="the webhook worker Deployment")
     metrics: Metrics = Field(default_factory=Metrics, description="Prometheus scraping")
     networkPolicy: NetworkPolicy = Field(default_factory=NetworkPolicy, description="NetworkPolicies")
     podSecurity: PodSecurity = Field(

@@ -1,9 +1,11 @@
 """Webhooks declared on Organizations (``spec.webhooks``), read from the Kubernetes API.
 
 Each read lists Organizations, ScimDirectories (a directory belongs to the Organization
-its ``spec.organizationRef`` names, in its namespace) and the signing Secrets the
-webhooks reference; the worker reads every few seconds, and results are cached for that
-long. ``report`` writes delivery state into each Organization's ``status.webhooks``.
+its ``spec.organizationRef`` names, in its namespace; its spec gives the policy events
+are shaped by) and gets the signing Secrets the webhooks reference: nothing else, so the
+worker's RBAC stays at list, get by name and ``organizations/status`` patch. The worker
+reads every few seconds, and results are cached for that long. ``report`` writes
+delivery state into each Organization's ``status.webhooks``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from kubernetes.client.exceptions import ApiException
 from ..crd import names as n
 from ..crd.client import describe, list_custom_objects
 from ..crd.spec import directory_id
+from ..events.objects import DEFAULT_POLICY, DirectoryPolicy
+from ..events.policy import policy_from_spec
 from .endpoints import WebhookEndpoint
 
 log = logging.getLogger("kubescim.webhooks")
@@ -63,7 +67,8 @@ def endpoints_of(
 
 
 class KubernetesEndpointSource:
-    """``EndpointSource`` over the Kubernetes API, in ``namespace`` (all when None)."""
+    """``EndpointSource`` over the Kubernetes API, in ``namespace`` (all when None), and
+    the directories' policies as of the last read."""
 
     def __init__(
         self, configuration: client.Configuration, namespace: str | None, cache_seconds: float = 5
@@ -72,6 +77,7 @@ class KubernetesEndpointSource:
         self.namespace = namespace
         self.cache_seconds = cache_seconds
         self._cached: tuple[float, list[WebhookEndpoint]] | None = None
+        self._policies: dict[str, DirectoryPolicy] = {}
 
     def _list(self, plural: str) -> list[dict[str, Any]]:
         return list_custom_objects(self.api, plural, self.namespace)
@@ -90,6 +96,7 @@ class KubernetesEndpointSource:
             return self._cached[1]
         organizations = self._list(n.ORGANIZATIONS)
         members: dict[tuple[str, str], list[str]] = {}
+        policies: dict[str, DirectoryPolicy] = {}
         for item in self._list(n.DIRECTORIES):
             meta, spec = item["metadata"], item.get("spec") or {}
             org = (spec.get("organizationRef") or {}).get("name", "")
@@ -97,6 +104,7 @@ class KubernetesEndpointSource:
                 meta["namespace"], meta["name"], spec
             )
             members.setdefault((meta["namespace"], org), []).append(dir_id)
+            policies[dir_id] = policy_from_spec(spec)
         secrets: dict[tuple[str, str], dict[str, str]] = {}
         out = []
         for org in organizations:
@@ -106,8 +114,12 @@ class KubernetesEndpointSource:
                 if key not in secrets:
                     secrets[key] = self._secret(*key)
             out += endpoints_of(org, members.get((meta["namespace"], meta["name"]), []), secrets)
-        self._cached = (time.monotonic(), out)
+        self._cached, self._policies = (time.monotonic(), out), policies
         return out
+
+    def policy(self, directory: str) -> DirectoryPolicy:
+        """The directory's policy from its spec as last read (the default before a read)."""
+        return self._policies.get(directory, DEFAULT_POLICY)
 
     def report(self, organization: str, entries: list[dict[str, Any]]) -> None:
         """Write an Organization's ``status.webhooks`` (best effort: logged on failure)."""

@@ -21,11 +21,10 @@ from typing import Any, Protocol
 
 from ..config import Settings
 from ..events.model import StoredEvent
-from ..events.objects import DEFAULT_POLICY, event_object
+from ..events.objects import DEFAULT_POLICY, DirectoryPolicy, event_object
 from ..events.signing import sign_headers
 from ..storage.events import EventLog
 from ..storage.webhooks import Stream, StreamState, WebhookQueue
-from ..tokens.organizations import OrganizationRegistry
 from . import metrics
 from .backoff import retry_delay
 from .endpoints import EndpointSource, WebhookEndpoint
@@ -40,6 +39,11 @@ class DeliveryStore(EventLog, WebhookQueue, Protocol):
     """What the worker needs of storage."""
 
 
+class PolicySource(Protocol):
+    def policy(self, directory: str) -> DirectoryPolicy:
+        """The directory's policy (custom attributes, roles) for the objects events carry."""
+
+
 class Worker:
     """One worker process. ``tick`` does one round; ``run`` loops until ``stop`` is set."""
 
@@ -49,13 +53,13 @@ class Worker:
         source: EndpointSource,
         settings: Settings,
         *,
-        organizations: OrganizationRegistry | None = None,
+        policies: PolicySource | None = None,
         worker_id: str | None = None,
         send: Send = post,
         batch: int = 100,
     ) -> None:
         self.storage, self.source, self.settings = storage, source, settings
-        self.organizations = organizations
+        self.policies = policies
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
         self.send, self.batch = send, batch
         self._endpoints: dict[str, WebhookEndpoint] = {}
@@ -146,7 +150,7 @@ class Worker:
         return None
 
     def _body(self, endpoint: WebhookEndpoint, event: StoredEvent) -> bytes:
-        policy = self.organizations.policy(event.directory) if self.organizations else DEFAULT_POLICY
+        policy = self.policies.policy(event.directory) if self.policies else DEFAULT_POLICY
         payload = event_object(event, endpoint.organization, policy)
         return json.dumps(payload, separators=(",", ":")).encode()
 

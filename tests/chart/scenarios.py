@@ -45,5 +45,32 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "image": {"digest": "sha256:" + "a" * 64},
         "imagePullSecrets": [{"name": "regcred"}],
     },
+    "webhooks": {
+        "storage": {"backend": "postgresql", "postgresql": {"existingSecret": "kubescim-db"}},
+        "webhooks": {"enabled": True},
+    },
+    "webhooks-namespaced-everything-optional": {
+        "storage": {"backend": "postgresql", "postgresql": {"existingSecret": "kubescim-db"}},
+        "rbac": {"clusterWide": False, "namespaces": ["customers"]},
+        "webhooks": {
+            "enabled": True,
+            "replicas": 3,
+            "concurrency": 8,
+            "nodeSelector": {"kubernetes.io/os": "linux"},
+            "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": "topology.kubernetes.io/zone",
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                    "labelSelector": {"matchLabels": {"app.kubernetes.io/component": "webhooks"}},
+                }
+            ],
+            "extraEnv": [{"name": "KUBESCIM_LOG_LEVEL", "value": "DEBUG"}],
+            "serviceAccount": {"annotations": {"iam.gke.io/gcp-service-account": "x@y.iam"}},
+        },
+        "metrics": {"serviceMonitor": {"enabled": True}},
+        "networkPolicy": {"enabled": True},
+    },
     "no-pdb-no-rbac": {"server": {"podDisruptionBudget": {"enabled": False}}, "rbac": {"create": False}},
 }

@@ -58,7 +58,10 @@ def _check_pod(pod: dict[str, Any]) -> None:
 @pytest.mark.parametrize("values", SCENARIOS.values(), ids=SCENARIOS.keys())
 def test_every_pod_meets_the_restricted_standard(values: dict[str, Any]) -> None:
     pods = dict(pod_specs(render(values)))
-    assert set(pods) == {"Deployment/kubescim-operator", "Deployment/kubescim-server"}
+    expected = {"Deployment/kubescim-operator", "Deployment/kubescim-server"}
+    if values.get("webhooks", {}).get("enabled"):
+        expected.add("Deployment/kubescim-webhooks")
+    assert set(pods) == expected
     for workload, pod in pods.items():
         try:
             _check_pod(pod)

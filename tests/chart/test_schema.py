@@ -57,5 +57,5 @@ def test_postgresql_without_a_secret_fails_with_what_to_set() -> None:
 
 
 def test_several_namespaces_without_cluster_wide_rbac_fail_with_why() -> None:
-    with pytest.raises(helm.HelmError, match="watches token Secrets in one namespace"):
+    with pytest.raises(helm.HelmError, match="read one namespace or all"):
         render({"rbac": {"clusterWide": False, "namespaces": ["a", "b"]}})

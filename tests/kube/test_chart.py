@@ -6,13 +6,18 @@ so they are bound only by the chart's roles.
 No pods run (the control plane has no nodes); the Deployments must only be accepted. The
 storage is the chart's default, ConfigMaps in the release namespace, reached by both
 processes through the chart's storage Role; SubjectAccessReviews check that Role's exact
-reach as well.
+reach as well. The webhook worker (PostgreSQL only) runs the same way: its own process,
+the chart's env, a token of its own ServiceAccount, delivering to a receiver and writing
+the Organization's status, with SubjectAccessReviews for what it must not do.
 """
 
 from __future__ import annotations
 
 import base64
+import os
+import signal
 import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,11 +32,16 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from scim_server.crd import names as n
+from scim_server.crd.spec import directory_id
+from scim_server.events.signing import new_signing_secret
+from scim_server.storage import open_storage
+from scim_server.webhooks.kubernetes import KubernetesEndpointSource
 from tests.support.chart import REPO_ROOT, Manifest, container_env, one, render
 from tests.support.controlplane import ControlPlane
 from tests.support.live_server import LiveServer, live_server
 from tests.support.operator_runner import running_operator
 from tests.support.waiting import eventually
+from tests.webhooks.receiver import running_receiver
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -208,12 +218,19 @@ def forbidden(call: Callable[[], Any]) -> bool:
     return False
 
 
-def allowed(kube_api: client.ApiClient, user: str, namespace: str, verb: str, resource: str) -> bool:
+def allowed(
+    kube_api: client.ApiClient, user: str, namespace: str, verb: str, resource: str, subresource: str = ""
+) -> bool:
+    group = n.GROUP if resource in (n.ORGANIZATIONS, n.DIRECTORIES) else ""
     review = client.V1SubjectAccessReview(
         spec=client.V1SubjectAccessReviewSpec(
             user=user,
             resource_attributes=client.V1ResourceAttributes(
-                namespace=namespace, verb=verb, resource=resource
+                namespace=namespace,
+                verb=verb,
+                group=group,
+                resource=resource,
+                subresource=subresource or None,
             ),
         )
     )
@@ -313,3 +330,147 @@ def test_namespaced_release_is_refused_outside_its_listed_namespace(
         assert forbidden(
             lambda: custom.list_namespaced_custom_object(n.GROUP, n.VERSION, other, n.DIRECTORIES)
         )
+
+
+# -- the webhook worker ----------------------------------------------------------------------
+
+
+def _worker_process(release: Release, database: str, workdir: Path) -> subprocess.Popen[bytes]:
+    """``kubescim webhooks run`` with the chart's env and a token of the worker's account."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBESCIM_")}
+    env |= release.env("webhooks", without=("KUBESCIM_WEBHOOK_METRICS_PORT",))
+    env |= {
+        "KUBESCIM_DATABASE_URL": database,
+        "KUBESCIM_STATE_DIR": str(workdir / "webhooks-state"),
+        "KUBESCIM_LOG_LEVEL": "DEBUG",
+        "KUBECONFIG": str(release.kubeconfig("webhooks")),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    with (workdir / "webhooks.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "scim_server.cli", *release.container("webhooks")["command"][1:]],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _declare_webhook(kube_api: client.ApiClient, namespace: str, url: str, secret: str) -> str:
+    """An Organization with one webhook, its signing Secret and one directory; its id."""
+    custom = client.CustomObjectsApi(kube_api)
+    client.CoreV1Api(kube_api).create_namespaced_secret(
+        namespace, {"metadata": {"name": "acme-webhook"}, "stringData": {"signing-secret": secret}}
+    )
+    hook = {"name": "app", "url": url, "secretRef": {"name": "acme-webhook"}}
+    organization = {"displayName": "Acme", "webhooks": [hook]}
+    directory = {"organizationRef": {"name": "acme"}, "attributeMapping": {"title": "title"}}
+    for plural, kind, name, spec in (
+        (n.ORGANIZATIONS, "Organization", "acme", organization),
+        (n.DIRECTORIES, "ScimDirectory", "acme-okta", directory),
+    ):
+        body = {
+            "apiVersion": f"{n.GROUP}/{n.VERSION}",
+            "kind": kind,
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+        custom.create_namespaced_custom_object(n.GROUP, n.VERSION, namespace, plural, body)
+    return directory_id(namespace, "acme-okta", directory)
+
+
+def test_webhook_worker_delivers_and_reports_bound_only_by_its_own_role(
+    control_plane: ControlPlane,
+    kube_api: client.ApiClient,
+    namespaces: Callable[[str], str],
+    postgres_url: str,
+    tmp_path: Path,
+) -> None:
+    system, tenant = namespaces("kubescim"), namespaces("tenant")
+    values = {
+        "storage": {"backend": "postgresql", "postgresql": {"existingSecret": "kubescim-db"}},
+        "webhooks": {"enabled": True, "leaseSeconds": 5},
+    }
+    secret = new_signing_secret()
+    with (
+        installed(control_plane, system, values, tmp_path) as release,
+        running_receiver(secret) as receiver,
+    ):
+        dir_id = _declare_webhook(kube_api, tenant, receiver.url, secret)
+        endpoint = f"{tenant}/acme/app"
+        storage = open_storage(postgres_url)
+        storage.activate_directory(dir_id)  # type: ignore[attr-defined]
+        worker = _worker_process(release, postgres_url, tmp_path)
+        try:
+            # a stream starts at the directory's latest event: wait for it before the change
+            eventually(lambda: storage.stream_states(endpoint), what="the stream started")  # type: ignore[attr-defined]
+            storage.create(dir_id, "User", {"userName": "ada@acme.example", "title": "CTO", "active": True})
+            eventually(lambda: receiver.deliveries, what="the change delivered, signed")
+            [delivery] = receiver.deliveries
+            assert delivery.type == "dsync.user.created"
+            # shaped by the directory's policy, read with the worker's own grants
+            assert delivery.payload["data"]["custom_attributes"] == {"title": "CTO"}
+
+            def reported() -> dict[str, Any] | None:
+                organization = client.CustomObjectsApi(kube_api).get_namespaced_custom_object(
+                    n.GROUP, n.VERSION, tenant, n.ORGANIZATIONS, "acme"
+                )
+                entries = (organization.get("status") or {}).get("webhooks") or []
+                return next((e for e in entries if e.get("lastSuccessTime")), None)
+
+            entry = eventually(reported, timeout=40, what="status.webhooks written by the worker")
+            assert (entry["name"], entry["backlog"]) == ("app", 0)
+        finally:
+            os.kill(worker.pid, signal.SIGTERM)
+            worker.wait(30)
+            storage.close()
+        log = (tmp_path / "webhooks.log").read_text()
+        assert receiver.failures == []
+        refused = [line for line in log.splitlines() if "Forbidden" in line or "403" in line]
+        assert refused == [], "the worker was refused an API call:\n" + "\n".join(refused[:5])
+        assert worker.returncode == 0, log[-3000:]
+
+        # and no more than that: a SubjectAccessReview per call it must not make
+        user = f"system:serviceaccount:{system}:{release.component('webhooks')}"
+        for verb, resource, subresource, expected in (
+            ("list", "organizations", "", True),
+            ("list", "scimdirectories", "", True),
+            ("get", "secrets", "", True),
+            ("patch", "organizations", "status", True),
+            ("list", "secrets", "", False),
+            ("watch", "secrets", "", False),
+            ("create", "secrets", "", False),
+            ("patch", "organizations", "", False),
+            ("patch", "scimdirectories", "status", False),
+            ("get", "configmaps", "", False),
+        ):
+            got = allowed(kube_api, user, tenant, verb, resource, subresource)
+            assert got is expected, (verb, resource, subresource)
+
+
+def test_namespaced_webhook_worker_is_granted_only_its_listed_namespace(
+    control_plane: ControlPlane,
+    kube_api: client.ApiClient,
+    namespaces: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    system, tenant, other = namespaces("kubescim"), namespaces("tenant"), namespaces("other")
+    values = {
+        "rbac": {"clusterWide": False, "namespaces": [tenant]},
+        "storage": {"backend": "postgresql", "postgresql": {"existingSecret": "kubescim-db"}},
+        "webhooks": {"enabled": True},
+    }
+    with installed(control_plane, system, values, tmp_path) as release:
+        assert release.env("webhooks")["KUBESCIM_TOKEN_NAMESPACE"] == tenant
+        api = release.api_as("webhooks")
+        # the production source, as the worker builds it from that env: its reads succeed
+        assert KubernetesEndpointSource(api.configuration, tenant).endpoints() == []
+        custom = client.CustomObjectsApi(api)
+        assert forbidden(
+            lambda: custom.list_namespaced_custom_object(n.GROUP, n.VERSION, other, n.ORGANIZATIONS)
+        )
+        assert forbidden(lambda: custom.list_cluster_custom_object(n.GROUP, n.VERSION, n.ORGANIZATIONS))
+        assert forbidden(lambda: client.CoreV1Api(api).read_namespaced_secret("any", other))
+        user = f"system:serviceaccount:{system}:{release.component('webhooks')}"
+        assert allowed(kube_api, user, tenant, "get", "secrets")
+        assert not allowed(kube_api, user, other, "get", "secrets")

@@ -15,6 +15,7 @@ from scim_server.app import create_app
 from scim_server.config import Settings
 from scim_server.crd.apikey import LABEL_ORGANIZATION, api_key_secret_name
 from scim_server.crd.spec import directory_id
+from scim_server.events.objects import DEFAULT_POLICY
 from scim_server.events.signing import new_signing_secret
 from scim_server.storage import open_storage
 from scim_server.tokens.kubernetes_orgs import KubernetesOrganizationRegistry
@@ -157,12 +158,23 @@ def test_webhooks_are_read_from_the_organization_and_report_into_its_status(
     _org(
         custom, namespace, "acme", webhooks=[hook, {**hook, "name": "missing", "secretRef": {"name": "nope"}}]
     )
-    dir_id = _directory(custom, namespace, "acme-okta", "acme")
+    dir_id = _directory(
+        custom,
+        namespace,
+        "acme-okta",
+        "acme",
+        attributeMapping={"title": "title"},
+        roleMapping=[{"group": "admins", "role": "admin"}],
+    )
 
     source = KubernetesEndpointSource(kube_api.configuration, namespace)
+    assert source.policy(dir_id) == DEFAULT_POLICY  # nothing read yet
     [endpoint] = source.endpoints()  # the one whose Secret is missing is skipped
     assert (endpoint.id, endpoint.url, endpoint.secret) == (f"{namespace}/acme/app", hook["url"], secret)
     assert (endpoint.events, endpoint.directories) == (frozenset({"dsync.user.created"}), (dir_id,))
+    # the worker shapes payloads by the directories' policies from the same read
+    policy = source.policy(dir_id)
+    assert (policy.custom_attributes, policy.roles) == ({"title": "title"}, (("admins", "admin"),))
 
     entry = {
         "name": "app",

@@ -45,7 +45,7 @@ def org(settings: Settings, directory: str, receiver: Receiver) -> LocalOrganiza
 
 
 def _worker(storage: Storage, org: LocalOrganizationRegistry, settings: Settings, name: str = "w1") -> Worker:
-    worker = Worker(storage, org, settings, organizations=org, worker_id=name)  # type: ignore[arg-type]
+    worker = Worker(storage, org, settings, policies=org, worker_id=name)  # type: ignore[arg-type]
     worker.refresh()
     return worker
 

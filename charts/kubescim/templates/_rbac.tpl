@@ -34,6 +34,21 @@ directories live. */}}
   verbs: ["create"]
 {{- end }}
 
+{{/* What the webhook worker calls (docs/security.md), where directories live: it lists
+Organizations and ScimDirectories, gets the signing Secrets their webhooks' secretRefs
+name (RBAC cannot narrow get to names chosen later), and writes status.webhooks. */}}
+{{- define "kubescim.webhooksRules" -}}
+- apiGroups: ["kubescim.io"]
+  resources: ["organizations", "scimdirectories"]
+  verbs: ["list"]
+- apiGroups: ["kubescim.io"]
+  resources: ["organizations/status"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
+{{- end }}
+
 {{/* A Role (in .namespace) or a ClusterRole (no namespace) named .name with .rules, and
 its binding to the ServiceAccounts in .subjects. */}}
 {{- define "kubescim.grant" -}}

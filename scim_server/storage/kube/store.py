@@ -26,7 +26,7 @@ from kubernetes import client
 from ...crd.client import api_client, describe
 from ...events.model import StoredEvent
 from ...scim.casefold import fold
-from ...scim.errors import Conflict, InvalidValue, NotFound, ServiceUnavailable, Uniqueness
+from ...scim.errors import InvalidValue, NotFound, ServiceUnavailable, Uniqueness
 from ...scim.evaluate import matcher
 from ...scim.filter import Compare
 from ...scim.patch import MemberChange
@@ -58,16 +58,22 @@ from .objects import (
     parse_object,
     unique_value,
 )
-from .ratelimit import WriteLimiter
+from .ratelimit import TooManyWrites, WriteLimiter
 
 log = logging.getLogger("kubescim.storage.kube")
 
-#: Conditional-write attempts of one change before it is answered 409.
+#: Conditional-write attempts of one change before it is answered 429 (see ``_contended``).
 MAX_ATTEMPTS: Final = 12
 #: How long a request waits for the first list before answering 503.
 READY_WAIT: Final = 30.0
 _LOCK_STRIPES: Final = 64
 _UNIQUE_FILTER: Final[dict[Kind, str]] = {"User": "username", "Group": "displayname"}
+
+
+def _contended(kind: str, id: str) -> TooManyWrites:
+    """Every attempt lost to other processes' writes: 429 with Retry-After, which IdPs
+    retry (a 409 they take for a uniqueness or version error, and drop the change)."""
+    return TooManyWrites(f"{kind} {id!r} is being changed concurrently; retry the request", retry_after=1)
 
 
 class KubeStorage(ReplaceByPatch, RestoreByBatch):
@@ -388,7 +394,7 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
     ) -> Entry:
         """Apply ``compute`` as one conditional write, re-applied on a conflict.
 
-        Raises NotFound, PreconditionFailed, Uniqueness, InvalidValue, Conflict.
+        Raises NotFound, PreconditionFailed, Uniqueness, InvalidValue, TooManyWrites (429).
         """
         name = object_name(directory, kind, id)
         with self._lock(name):
@@ -430,7 +436,7 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
                         self.claims.release(directory, kind, unique_value(kind, entry.data))
                         claimed = None
                     return saved
-                raise Conflict(f"{kind} {id!r} is being changed concurrently; retry the request")
+                raise _contended(kind, id)
             finally:
                 if claimed is not None:
                     self.claims.release(directory, kind, claimed)
@@ -461,7 +467,7 @@ class KubeStorage(ReplaceByPatch, RestoreByBatch):
                     raise NotFound(f"{kind} {id!r} not found")
                 break
             else:
-                raise Conflict(f"{kind} {id!r} is being changed concurrently; retry the request")
+                raise _contended(kind, id)
             self.cache.remove(name, entry.resource_version)
         self.claims.release(directory, kind, unique_value(kind, entry.data))
         self._drop_memberships(directory, id)
