@@ -182,7 +182,7 @@ def grow_in_bulk(store: PostgresStorage, pools: dict[str, list[str]], groups: in
     with store.pool.connection() as conn:
         for directory, pool in pools.items():
             conn.execute(_GROW, {"d": directory, "n": groups, "pool": pool, "size": len(pool), "tag": tag})
-        conn.execute("ANALYZE users, groups, memberships")
+        conn.execute("ANALYZE users, groups, memberships, event_streams, events")
 
 
 @pytest.mark.postgres

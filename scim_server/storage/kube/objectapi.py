@@ -7,6 +7,7 @@ is decoded once). Every write takes a token of the write-rate limit and honours 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -145,7 +146,8 @@ class ObjectApi:
         """End the watch being read (from another thread), so its reader returns at once."""
         stream = self.streaming
         if stream is not None:
-            stream.shutdown()
+            with contextlib.suppress(OSError):  # the watch closed its socket meanwhile
+                stream.shutdown()
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
