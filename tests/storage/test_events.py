@@ -12,6 +12,7 @@ from scim_server.events.model import StoredEvent
 from scim_server.scim.errors import InvalidValue, Uniqueness
 from scim_server.scim.patch import MemberChange
 from scim_server.storage import Storage
+from tests.support.members import change_members
 
 
 def _events(storage: Storage, directory: str, after: int = 0) -> list[StoredEvent]:
@@ -59,15 +60,7 @@ def test_a_change_that_changes_nothing_emits_nothing(storage: Storage, directory
     before = _last(storage, directory)
 
     storage.patch(directory, "User", user["id"], lambda d: dict(d), [], if_match=None, members=True)
-    storage.patch(
-        directory,
-        "Group",
-        group["id"],
-        None,
-        [MemberChange("add", (user["id"],))],
-        if_match=None,
-        members=False,
-    )
+    change_members(storage, directory, group["id"], "add", user["id"])
     storage.patch(directory, "Group", group["id"], _rename("eng"), [], if_match=None, members=False)
     storage.replace(
         directory,
@@ -91,9 +84,7 @@ def test_membership_changes_emit_one_event_per_user(storage: Storage, directory:
 
     mark = _last(storage, directory)
     # the single add (PostgreSQL's one-statement path), then a multi-change PATCH
-    storage.patch(
-        directory, "Group", group["id"], None, [MemberChange("add", (b["id"],))], if_match=None, members=False
-    )
+    change_members(storage, directory, group["id"], "add", b["id"])
     storage.patch(
         directory,
         "Group",
@@ -103,15 +94,7 @@ def test_membership_changes_emit_one_event_per_user(storage: Storage, directory:
         if_match=None,
         members=False,
     )
-    storage.patch(
-        directory,
-        "Group",
-        group["id"],
-        None,
-        [MemberChange("remove", (b["id"],))],
-        if_match=None,
-        members=False,
-    )
+    change_members(storage, directory, group["id"], "remove", b["id"])
 
     events = _events(storage, directory, mark)
     assert [e.type for e in events] == [
@@ -239,15 +222,7 @@ def test_events_are_numbered_without_gaps_in_commit_order_under_concurrency(
         try:
             for i in range(10):
                 user = storage.create(directory, "User", {"userName": f"u{n}-{i}", "active": True})
-                storage.patch(
-                    directory,
-                    "Group",
-                    group["id"],
-                    None,
-                    [MemberChange("add", (user["id"],))],
-                    if_match=None,
-                    members=False,
-                )
+                change_members(storage, directory, group["id"], "add", user["id"])
         except BaseException as exc:  # reported below
             errors.append(exc)
 

@@ -10,10 +10,10 @@ import pytest
 
 from scim_server.config import Settings
 from scim_server.events.signing import new_signing_secret
-from scim_server.scim.patch import MemberChange
 from scim_server.storage import Storage
 from scim_server.tokens.organizations import LocalOrganizationRegistry
 from scim_server.webhooks.worker import Worker
+from tests.support.members import change_members
 from tests.support.waiting import eventually
 from tests.webhooks.receiver import Receiver, running_receiver
 
@@ -64,15 +64,7 @@ def test_every_event_is_delivered_signed_and_in_order(
     worker = _worker(storage, org, settings)
     user = storage.create(directory, "User", {"userName": "ada", "active": True})
     group = storage.create(directory, "Group", {"displayName": "eng"})
-    storage.patch(
-        directory,
-        "Group",
-        group["id"],
-        None,
-        [MemberChange("add", (user["id"],))],
-        if_match=None,
-        members=False,
-    )
+    change_members(storage, directory, group["id"], "add", user["id"])
     storage.delete(directory, "User", user["id"], if_match=None)
 
     _drain(worker, receiver, 4)
