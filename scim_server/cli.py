@@ -144,9 +144,7 @@ def _activate(settings: Settings, name: str) -> None:
 
     storage = open_storage(settings.effective_database_url, pool_size=1)
     try:
-        activate = getattr(storage, "activate_directory", None)
-        if activate is not None:
-            activate(name)
+        storage.activate_directory(name)
     finally:
         storage.close()
 

@@ -19,7 +19,7 @@ from kubernetes.client.exceptions import ApiException
 
 from scim_server.crd.spec import directory_id
 from scim_server.crd.times import rfc3339
-from scim_server.storage import Storage
+from scim_server.storage import Backend
 
 from . import constants as c
 from . import desired as d
@@ -131,14 +131,12 @@ def reconcile_directory(
     return decision
 
 
-def stats_status(storage: Storage, status: Mapping[str, Any]) -> dict[str, Any]:
+def stats_status(storage: Backend, status: Mapping[str, Any]) -> dict[str, Any]:
     """Users, groups and last sync from storage, as the status fields that changed."""
     dir_id = status.get("directoryId")
     if not dir_id:
         return {}
-    activate = getattr(storage, "activate_directory", None)
-    if activate is not None:  # dsync.activated, once, where the backend keeps events
-        activate(dir_id)
+    storage.activate_directory(dir_id)  # dsync.activated, once, where the backend keeps events
     stats = storage.stats(dir_id)
     new: dict[str, Any] = {"users": stats.users, "groups": stats.groups}
     if stats.last_change is not None:
@@ -146,7 +144,7 @@ def stats_status(storage: Storage, status: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in new.items() if status.get(k) != v}
 
 
-def finalize_directory(clients: Clients, storage: Storage | None, body: Mapping[str, Any]) -> Event:
+def finalize_directory(clients: Clients, storage: Backend | None, body: Mapping[str, Any]) -> Event:
     """Delete or retain the directory's data, revoke its token, remove its route.
 
     Raises whatever storage raises, so the finalizer stays until the data is handled.
@@ -162,9 +160,8 @@ def finalize_directory(clients: Clients, storage: Storage | None, body: Mapping[
         storage.delete_directory(dir_id)
         event: Event = ("Normal", c.REASON_DATA_DELETED, f"users and groups of directory {dir_id} deleted")
     else:
-        deactivate = getattr(storage, "deactivate_directory", None)
-        if deactivate is not None:  # dsync.deleted, though the data stays
-            deactivate(dir_id)
+        if storage is not None:  # dsync.deleted, though the data stays
+            storage.deactivate_directory(dir_id)
         event = ("Normal", c.REASON_DATA_RETAINED, f"users and groups of directory {dir_id} retained")
     for fn, obj in (
         (clients.core.delete_namespaced_secret, d.secret_name(name)),

@@ -19,7 +19,7 @@ from kubernetes import client
 from scim_server.crd import names as n
 from scim_server.crd.client import describe
 from scim_server.crd.spec import directory_id
-from scim_server.storage import Storage
+from scim_server.storage import Backend
 
 from . import constants as c
 from . import events
@@ -247,7 +247,7 @@ def make_reconciler(op: OperatorSettings, api: client.ApiClient) -> Reconciler:
     """The memo's reconciler: API clients, route defaults, and storage when configured."""
     from scim_server.storage import open_storage
 
-    storage: Storage | None = open_storage(op.database_url, pool_size=4) if op.database_url else None
+    storage: Backend | None = open_storage(op.database_url, pool_size=4) if op.database_url else None
     return Reconciler(
         Clients(api),
         op.route(),

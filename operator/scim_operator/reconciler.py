@@ -25,7 +25,7 @@ from kubernetes.client.exceptions import ApiException
 
 from scim_server.crd import names as n
 from scim_server.crd.spec import directory_id
-from scim_server.storage import Storage
+from scim_server.storage import Backend
 
 from . import constants as c
 from . import desired as d
@@ -58,7 +58,7 @@ class Reconciler:
 
     clients: Clients
     route: d.RouteConfig
-    storage: Storage | None
+    storage: Backend | None
     workers: int = 32
     backoff_seconds: float = 10.0
     resync_seconds: float = 60.0
