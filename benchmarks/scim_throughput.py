@@ -80,6 +80,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(TARGETS),
         help=f"comma-separated subset of {','.join(TARGETS)}",
     )
+    p.add_argument(
+        "--scenarios",
+        default="",
+        metavar="KEYS",
+        help="comma-separated subset of the scenarios (keys as in --output json, e.g. "
+        "post_user,add_member_10); phases with none are skipped, data and all (default: all)",
+    )
     p.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     p.add_argument(
@@ -103,6 +110,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = set(args.targets.split(",")) - set(TARGETS)
     if unknown:
         p.error(f"unknown target(s): {', '.join(sorted(unknown))}")
+    keys = [s.key for s in scim_scenarios(Sizes(args.duration, args.big_users))]
+    unknown = set(filter(None, args.scenarios.split(","))) - set(keys)
+    if unknown:
+        p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}; choose from {', '.join(keys)}")
     if args.big_users < 1_000:
         p.error("--big-users must be at least 1000")
     return args
@@ -128,6 +139,8 @@ class Runner:
         self.pg = pg
         self.sizes = Sizes(args.duration, args.big_users)
         self.wanted = args.targets.split(",")
+        chosen = set(filter(None, args.scenarios.split(",")))
+        self.scenarios = [s for s in scim_scenarios(self.sizes) if not chosen or s.key in chosen]
 
     def wait_for_quiet(self) -> None:
         """Wait up to ``--wait-for-quiet`` seconds for other programs to leave the CPUs."""
@@ -205,7 +218,7 @@ class Runner:
             if "kubescim" in self.wanted:
                 reason = kubescim_unavailable()
                 if reason:
-                    self.failed("kubescim", scim_scenarios(self.sizes), f"not run: {reason}")
+                    self.failed("kubescim", self.scenarios, f"not run: {reason}")
                 else:
                     say("[kubescim] starting")
                     ours = KubescimTarget(self.pg, workdir, self.args.workers, self.args.threads)
@@ -226,6 +239,8 @@ class Runner:
         peer: PeerTarget | None,
         ours: KubescimTarget | None,
     ) -> None:
+        if not any(s.phase == phase for s in self.scenarios):
+            return
         seeded: dict[str, Any] = {}
         for target in (t for t in (peer, ours) if t is not None):
             say(f"[{target.name}] phase {phase}: storing its data")
@@ -233,10 +248,8 @@ class Runner:
                 seeded[target.name] = target.load_phase(seed_plan(phase, self.sizes))
             except Exception as exc:  # a broken target must not hide the others' figures
                 say(traceback.format_exc())
-                self.failed(
-                    target.name, [s for s in scim_scenarios(self.sizes) if s.phase == phase], str(exc)
-                )
-        for scenario in (s for s in scim_scenarios(self.sizes) if s.phase == phase):
+                self.failed(target.name, [s for s in self.scenarios if s.phase == phase], str(exc))
+        for scenario in (s for s in self.scenarios if s.phase == phase):
             contenders: list[tuple[Contender, int]] = []
             for target in (t for t in (ours, peer) if t is not None and t.name in seeded):
                 assert target.server is not None

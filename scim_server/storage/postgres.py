@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -31,6 +31,7 @@ from .base import DirectoryStats, Kind, Mutator, Page, Resource
 from .changes import MemberDelta
 from .exported import Exported, exported
 from .integrity import check_violation, foreign_key_violation, unique_violation
+from .pgjson import membership_events
 from .rows import (
     check_version,
     group_columns,
@@ -40,6 +41,7 @@ from .rows import (
     user_resource,
 )
 from .sqlbase import RELATED, TABLES, SqlStorage
+from .sqlevents import membership_changes
 from .sqlfilter import PostgresFilterCompiler
 
 MAX_RETRIES = 20
@@ -63,8 +65,7 @@ _BY_ID = "WHERE r.directory_id = %s AND r.id = %s"
 # One statement: validate the members, insert them, bump the group's version if any was
 # new. It returns the group with a last column saying whether anything was added, and
 # no row only when the group does not exist or a member is unknown.
-_ADD_MEMBERS = """
-WITH known AS MATERIALIZED (
+_ADD_CTES = """known AS MATERIALIZED (
     -- By id alone (the primary key), then the directory checked on the few rows found:
     -- a directory condition here could steer the planner to scan the whole directory.
     SELECT u.id, 'User' AS t, u.directory_id AS dir FROM users u WHERE u.id = ANY(%(ids)s)
@@ -83,13 +84,17 @@ WITH known AS MATERIALIZED (
     UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
     WHERE EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
     RETURNING r.id, r.data, r.created, r.last_modified, r.version
-)
+)"""
+_ADD_RESULT = """
 SELECT id, data, created, last_modified, version, NULL, TRUE,
     (SELECT json_agg(json_build_array(member_id, member_type)) FROM ins) FROM upd
 UNION ALL
 SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL, FALSE, NULL FROM groups r, ok
 WHERE ok.ok AND NOT EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
+_ADD_MEMBERS = f"WITH {_ADD_CTES}{_ADD_RESULT}"
+# The same with its events: a single add is one autocommit statement.
+_ADD_MEMBERS_EMITTING = f"WITH {_ADD_CTES}, {membership_events('ins', 'upd', added=True)}{_ADD_RESULT}"
 # Optimistic: only the version that was read may be replaced.
 _UPDATE_USER = f"""
 UPDATE users r SET user_name = %(user_name)s, user_name_key = %(user_name_key)s,
@@ -100,21 +105,49 @@ RETURNING r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS}
 """
 # Returns the group (version bumped only if a member was removed), or no row when the
 # group does not exist.
-_REMOVE_MEMBERS = """
-WITH del AS (
+_REMOVE_CTES = """del AS (
     DELETE FROM memberships WHERE directory_id = %(d)s AND group_id = %(g)s AND member_id = ANY(%(ids)s)
     RETURNING member_id, member_type
 ), upd AS (
     UPDATE groups r SET version = r.version + 1, last_modified = %(now)s
     WHERE EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
     RETURNING r.id, r.data, r.created, r.last_modified, r.version
-)
+)"""
+_REMOVE_RESULT = """
 SELECT id, data, created, last_modified, version, NULL,
     (SELECT json_agg(json_build_array(member_id, member_type)) FROM del) FROM upd
 UNION ALL
 SELECT r.id, r.data, r.created, r.last_modified, r.version, NULL, NULL FROM groups r
 WHERE NOT EXISTS (SELECT 1 FROM del) AND r.directory_id = %(d)s AND r.id = %(g)s
 """
+_REMOVE_MEMBERS_EMITTING = (
+    f"WITH {_REMOVE_CTES}, {membership_events('del', 'upd', added=False)}{_REMOVE_RESULT}"
+)
+
+# A write's events, as the tail of the write's own statement: bump the directory's
+# counter (the row stays locked until commit, so events commit in number order, gapless)
+# and insert the events under the numbers it got. One statement, one round trip.
+_EVENTS = """bump AS (
+    INSERT INTO event_streams (directory_id, seq) VALUES (%(d)s, %(n)s::int8)
+    ON CONFLICT (directory_id) DO UPDATE SET seq = event_streams.seq + excluded.seq RETURNING seq
+)
+INSERT INTO events (directory_id, seq, type, occurred_at, data)
+SELECT %(d)s, bump.seq - %(n)s::int8 + e.n, e.event->>0, %(at)s, e.event->1
+FROM bump, jsonb_array_elements(%(events)s) WITH ORDINALITY AS e(event, n)"""
+_EMIT = f"WITH {_EVENTS}"
+_INSERT: dict[Kind, str] = {
+    "User": """INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, display_name,
+        active, data, created, last_modified)
+    VALUES (%(d)s, %(id)s, %(user_name)s, %(user_name_key)s, %(external_id)s, %(display_name)s,
+        %(active)s, %(data)s, %(at)s, %(at)s)""",
+    "Group": """INSERT INTO groups (directory_id, id, display_name, display_name_key, external_id, data,
+        created, last_modified)
+    VALUES (%(d)s, %(id)s, %(display_name)s, %(display_name_key)s, %(external_id)s, %(data)s, %(at)s,
+        %(at)s)""",
+}
+# A create and its events in one autocommit statement: a refused INSERT writes no event.
+_CREATE = {kind: f"WITH w AS ({insert}), {_EVENTS}" for kind, insert in _INSERT.items()}
+_USERS_BY_IDS = f"{_SELECT['User', False]} WHERE r.id = ANY(%s) AND r.directory_id = %s"
 
 _RESTORE_COPY: dict[Kind, tuple[str, list[str]]] = {
     "User": (
@@ -145,6 +178,18 @@ _UPDATE = {
         external_id = %(external_id)s, data = %(data)s WHERE directory_id = %(d)s AND id = %(id)s""",
 }
 _COLUMNS_OF = {"User": user_columns, "Group": group_columns}
+
+
+def _event_params(directory: str, changes: list[Change], at: datetime) -> dict[str, Any]:
+    """The parameters of ``_EVENTS`` for ``changes``."""
+    return {
+        "d": directory,
+        "n": len(changes),
+        "at": at,
+        # One JSON document, [[type, data], ...]: a jsonb[] parameter would be dumped
+        # with every quote of every event escaped by a regular expression.
+        "events": Jsonb([[c.type, c.data] for c in changes]),
+    }
 
 
 def _mapped(exc: pg_errors.IntegrityError) -> ScimError:
@@ -235,6 +280,28 @@ class PostgresStorage(SqlStorage):
         with self._conn() as conn, conn.transaction():
             yield conn
 
+    @contextmanager
+    def _pipelined(self) -> Iterator[psycopg.Connection[Any]]:
+        """A write transaction in pipeline mode: BEGIN travels with the first statement and
+        COMMIT with the last, and only a fetch waits for the server.
+
+        Use ``fetchone``/``fetchall`` for results (``rowcount`` is unknown until a fetch).
+        psycopg's own ``transaction()`` would add a round trip at each end in this mode.
+        """
+        with self._conn() as conn, conn.pipeline() as pipeline:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+                pipeline.sync()
+            except BaseException:
+                with suppress(psycopg.Error):
+                    pipeline.sync()  # out of an aborted pipeline (its error is already raised)
+                with suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                    pipeline.sync()
+                raise
+
     def _read(self, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...] | None:
         with self.pool.connection() as conn:
             row: tuple[Any, ...] | None = conn.execute(sql, params).fetchone()
@@ -246,6 +313,10 @@ class PostgresStorage(SqlStorage):
 
     def _json(self, value: Any) -> Jsonb:
         return Jsonb(value)
+
+    def _emit(self, conn: psycopg.Connection[Any], directory: str, changes: list[Change]) -> None:
+        if changes:
+            conn.execute(_EMIT, _event_params(directory, changes, now()))
 
     def _users_by_ids(
         self, conn: psycopg.Connection[Any], directory: str, ids: list[str], *, groups: bool = True
@@ -272,36 +343,32 @@ class PostgresStorage(SqlStorage):
     def create(self, directory: str, kind: Kind, doc: dict[str, Any]) -> Resource:
         new_id = str(uuid.uuid4())
         ts = now()
-        with self._conn() as conn:
-            if kind == "User":
-                created = user_resource(new_id, doc, ts, ts, 1, None)
-                with conn.transaction():
-                    conn.execute(
-                        "INSERT INTO users (directory_id, id, user_name, user_name_key, external_id, "
-                        "display_name, active, data, created, last_modified) VALUES (%(d)s, %(id)s, "
-                        "%(user_name)s, %(user_name_key)s, %(external_id)s, %(display_name)s, %(active)s, "
-                        "%(data)s, %(ts)s, %(ts)s)",
-                        {"d": directory, "id": new_id, "data": Jsonb(doc), "ts": ts, **user_columns(doc)},
-                    )
-                    self._emit(conn, directory, [resource_change("User", "created", created)])
-                return created
-            members = doc.get("members") or []
-            data = {k: v for k, v in doc.items() if k != "members"}
-            with conn.transaction():
-                conn.execute(
-                    "INSERT INTO groups (directory_id, id, display_name, display_name_key, external_id, "
-                    "data, created, last_modified) VALUES (%(d)s, %(id)s, %(display_name)s, "
-                    "%(display_name_key)s, %(external_id)s, %(data)s, %(ts)s, %(ts)s)",
-                    {"d": directory, "id": new_id, "data": Jsonb(data), "ts": ts, **group_columns(data)},
-                )
-                delta = MemberDelta()
-                if members:
-                    delta = self._add_members(conn, directory, new_id, [m["value"] for m in members], ts)
-                group = group_resource(new_id, data, ts, ts, 1, None)
-                events = [resource_change("Group", "created", group)]
-                self._emit(conn, directory, events + self._membership_changes(conn, directory, group, delta))
-            if not members:
-                return group_resource(new_id, data, ts, ts, 1, None)
+        members = (doc.get("members") or []) if kind == "Group" else []
+        data = doc if kind == "User" else {k: v for k, v in doc.items() if k != "members"}
+        columns = user_columns(data) if kind == "User" else group_columns(data)
+        row = {"d": directory, "id": new_id, "data": Jsonb(data), **columns}
+        if kind == "User":
+            created = user_resource(new_id, data, ts, ts, 1, None)
+        else:
+            created = group_resource(new_id, data, ts, ts, 1, None)
+        event = resource_change(kind, "created", created)
+        if not members:
+            with self._conn() as conn:
+                conn.execute(_CREATE[kind], row | _event_params(directory, [event], ts))
+            return created
+        ids = list(dict.fromkeys(m["value"] for m in members))
+        # Pipelined: the INSERT, the member add and the users' read go in one round trip,
+        # the events and the COMMIT in another.
+        with self._pipelined() as conn:
+            conn.execute(_INSERT[kind], row | {"at": ts})
+            added = conn.execute(_ADD_MEMBERS, {"d": directory, "g": new_id, "ids": ids, "now": ts})
+            users = conn.execute(_USERS_BY_IDS, (ids, directory))
+            result = added.fetchone()
+            if result is None:
+                self._raise_missing(conn, directory, new_id, ids)
+            delta = MemberDelta(added=_members(result[7] if result else None))
+            found = (self._render("User", u) for u in users.fetchall())
+            self._emit(conn, directory, [event, *membership_changes(created, delta, found)])
         return self.get(directory, kind, new_id)
 
     def restore_many(self, directory: str, kind: Kind, docs: Sequence[dict[str, Any]]) -> None:
@@ -392,7 +459,8 @@ class PostgresStorage(SqlStorage):
             doc = mutate(attributes)
             if doc == attributes:
                 return current  # nothing changes, so neither does the version
-            with self._conn() as conn, conn.transaction():
+            # BEGIN with the UPDATE in one round trip, the events with COMMIT in another.
+            with self._pipelined() as conn:
                 row = conn.execute(
                     _UPDATE_USER,
                     {"d": directory, "id": id, "version": version, "data": Jsonb(doc), "ts": now()}
@@ -406,22 +474,19 @@ class PostgresStorage(SqlStorage):
         raise Conflict("the resource is being changed concurrently; retry")
 
     def _fast_member_change(self, directory: str, id: str, change: MemberChange) -> Resource:
+        """A single add or remove: one autocommit statement, its events included."""
         wanted = list(dict.fromkeys(change.ids))
         params = {"d": directory, "g": id, "ids": wanted, "now": now()}
-        with self._conn() as conn, conn.transaction():
+        with self._conn() as conn:
             if change.kind == "add":
-                row = conn.execute(_ADD_MEMBERS, params).fetchone()
+                row = conn.execute(_ADD_MEMBERS_EMITTING, params).fetchone()
                 if row is None:
                     self._raise_missing(conn, directory, id, wanted)
-                delta = MemberDelta(added=_members(row[7] if row else None))
             else:
-                row = conn.execute(_REMOVE_MEMBERS, params).fetchone()
-                delta = MemberDelta(removed=_members(row[6] if row else None))
-            if row is None:
-                raise NotFound(f"Group {id!r} not found")
-            group = self._render("Group", row[:6])
-            self._emit(conn, directory, self._membership_changes(conn, directory, group, delta))
-        return group
+                row = conn.execute(_REMOVE_MEMBERS_EMITTING, params).fetchone()
+        if row is None:
+            raise NotFound(f"Group {id!r} not found")
+        return self._render("Group", row[:6])
 
     def _raise_missing(
         self, conn: psycopg.Connection[Any], directory: str, group: str, ids: list[str]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
@@ -71,22 +71,11 @@ class SqlEventLog(ABC):
     def _membership_changes(
         self, conn: Any, directory: str, group: dict[str, Any], delta: MemberDelta
     ) -> list[Change]:
-        """``user_added``/``user_removed`` for the users in ``delta`` (nested groups emit none).
-
-        The user is stored without its group list: a membership change then costs the
-        same however many other groups its users are in (the event names the group)."""
-        delta = delta.net()
-        ids = delta.user_ids()
+        """``user_added``/``user_removed`` for the users in ``delta`` (nested groups emit none)."""
+        ids = delta.net().user_ids()
         if not ids:
             return []
-        users = {u["id"]: u for u in self._users_by_ids(conn, directory, ids, groups=False)}
-        out = [
-            membership_change(False, users[m], group) for m, t in delta.removed if t == "User" and m in users
-        ]
-        out += [
-            membership_change(True, users[m], group) for m, t in delta.added if t == "User" and m in users
-        ]
-        return out
+        return membership_changes(group, delta, self._users_by_ids(conn, directory, ids, groups=False))
 
     # -- EventLog -----------------------------------------------------------------------------
     def events(
@@ -147,3 +136,18 @@ class SqlEventLog(ABC):
         with self._transaction() as conn:
             deleted = conn.execute(self._sql("DELETE FROM events WHERE occurred_at < ?"), (cutoff,))
             return int(deleted.rowcount)
+
+
+def membership_changes(
+    group: dict[str, Any], delta: MemberDelta, users: Iterable[dict[str, Any]]
+) -> list[Change]:
+    """``user_removed`` then ``user_added`` for the users of ``delta`` found among ``users``.
+
+    A user is carried without its group list: a membership change then costs the same
+    however many other groups its users are in (the event names the group).
+    """
+    delta = delta.net()
+    found = {u["id"]: u for u in users}
+    out = [membership_change(False, found[m], group) for m, t in delta.removed if t == "User" and m in found]
+    out += [membership_change(True, found[m], group) for m, t in delta.added if t == "User" and m in found]
+    return out

@@ -14,6 +14,8 @@ from scim_server.scim.patch import MemberChange
 from scim_server.storage import Storage
 from tests.support.members import change_members
 
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
 
 def _events(storage: Storage, directory: str, after: int = 0) -> list[StoredEvent]:
     return storage.events(directory, after=after, limit=1000)  # type: ignore[attr-defined,no-any-return]
@@ -106,6 +108,42 @@ def test_membership_changes_emit_one_event_per_user(storage: Storage, directory:
     assert [e.data.get("user", {}).get("id") for e in events] == [b["id"], None, a["id"], b["id"]]
     assert events[1].data["previous"]["displayName"] == "eng"
     assert {e.data.get("group", e.data.get("resource"))["id"] for e in events} == {group["id"]}
+
+
+@pytest.mark.parametrize("extension", [False, True], ids=["core", "enterprise"])
+@pytest.mark.parametrize("path", ["single", "multi"])
+def test_a_membership_event_carries_the_user_and_the_group_as_stored(
+    storage: Storage, directory: str, extension: bool, path: str
+) -> None:
+    """Whoever renders the event (PostgreSQL renders the single add/remove in SQL), it
+    carries exactly what a read returns: the user without groups, the group without
+    members, both as they are after the change."""
+    doc: dict[str, Any] = {"userName": "Ada", "active": True, "name": {"givenName": "Ada"}}
+    if extension:
+        doc[ENTERPRISE] = {"employeeNumber": "7", "manager": {"value": "boss"}}
+    user = storage.create(directory, "User", doc)
+    group = storage.create(directory, "Group", {"displayName": "eng", "externalId": "x-1"})
+
+    for op in ("add", "remove"):
+        mark = _last(storage, directory)
+        if path == "single":
+            change_members(storage, directory, group["id"], op, user["id"])  # type: ignore[arg-type]
+        else:
+            storage.patch(
+                directory,
+                "Group",
+                group["id"],
+                None,
+                [MemberChange(op, (user["id"],)), MemberChange("remove", ("nobody",))],  # type: ignore[arg-type]
+                if_match=None,
+                members=False,
+            )
+        [event] = _events(storage, directory, mark)
+        expected_user = storage.get(directory, "User", user["id"])
+        expected_user.pop("groups", None)
+        expected_group = storage.get(directory, "Group", group["id"], members=False)
+        assert event.type == f"dsync.group.user_{'added' if op == 'add' else 'removed'}"
+        assert event.data == {"user": expected_user, "group": expected_group}
 
 
 def test_a_replace_of_the_member_set_emits_the_difference(storage: Storage, directory: str) -> None:
