@@ -39,7 +39,8 @@ def _processes() -> dict[int, tuple[int, float]]:
     return out
 
 
-def _tree_cpu(roots: Iterable[int]) -> float:
+def tree_cpu(roots: Iterable[int]) -> float:
+    """CPU seconds used so far by the processes under ``roots`` (themselves included)."""
     procs = _processes()
     children: dict[int, list[int]] = {}
     for pid, (ppid, _) in procs.items():
@@ -70,7 +71,7 @@ class CpuWatch:
 
     def _sample(self) -> tuple[float, float, float]:
         busy, total = _machine()
-        return busy, total, _tree_cpu(self.roots) + _own()
+        return busy, total, tree_cpu(self.roots) + _own()
 
     def start(self) -> None:
         self._start = self._sample()

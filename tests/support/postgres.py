@@ -60,6 +60,11 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
+    @property
+    def postmaster_pid(self) -> int:
+        """The server's top process (its backends are its children)."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
     def create_database(self, name: str) -> str:
         """Create a database and return its URL."""
         subprocess.run(
