@@ -21,7 +21,8 @@ def iso(value: datetime | str) -> str:
     """RFC 3339 UTC with microseconds; fixed width, so text order is time order."""
     if isinstance(value, str):
         return value
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is implemented in C; strftime was a visible share of a GET's CPU.
+    return value.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def parse_time(value: Any) -> datetime:
