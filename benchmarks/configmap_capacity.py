@@ -30,7 +30,7 @@ MAX_MEMBERS = 5_000
 """The documented maxima (docs/storage-configmaps.md, "Capacity")."""
 
 GROUPS = 100
-FRESH = 10
+FRESH = 20
 """Users not yet in any group, added by the member adds (each group gains at most FRESH)."""
 POST_BUDGET = MAX_USERS - SMALL_DIRECTORY - SMALL_GROUP - FRESH
 ADD_BUDGET = GROUPS * FRESH
