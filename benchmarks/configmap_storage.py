@@ -2,7 +2,8 @@
 
 For each directory size (1,000 users and the documented maximum, 2,000), both targets
 are served the way an operator runs them (``python -m scim_server.cli serve``, 2 sync
-workers) and driven by wrk: GET by id, ``userName eq``, POST /Users and a member add
+workers, as docs/storage-configmaps.md was measured; ``--threads 4`` for serve's own
+default) and driven by wrk: GET by id, ``userName eq``, POST /Users and a member add
 (PATCH), in interleaved rounds (configmaps, postgresql, configmaps, postgresql, ...) so
 that a burst of load from elsewhere on the machine hits both. It also reports:
 
@@ -18,7 +19,9 @@ that a burst of load from elsewhere on the machine hits both. It also reports:
 
 The ConfigMap server runs with a write limit of ``--write-rate`` (default 1,000/s per
 process, far above the shipped 20/s) so that the figures show what the backend costs,
-not the limiter. Progress goes to stderr, the table to stdout.
+not the limiter. Progress goes to stderr, the table to stdout. The same backend also
+runs among the targets of ``scim_throughput.py`` (``kubescim-configmaps``), next to its
+ceilings and to PostgreSQL under the same load.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,22 +38,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import requests
-from kubernetes import client
 
 from benchmarks import loadgen
+from benchmarks.configmap_cluster import WRITE_RATE, configmap_cluster
 from benchmarks.loadgen import Plan
 from benchmarks.payloads import SCIM_JSON, add_members_body, template, user_body, user_name
 from benchmarks.seeding import HttpSeeder
 from benchmarks.seedplan import GroupSet, UserSet
-from benchmarks.servers import Server, child_env
-from tests.support.controlplane import ControlPlane, locate_binaries
-from tests.support.postgres import free_port, running_postgres
+from benchmarks.servers import Server
+from benchmarks.targets import KubescimTarget
+from tests.support.postgres import running_postgres
 
-DIRECTORY = "bench"
-NAMESPACE = "kubescim-bench"
 GROUPS = 10
 GROUP_MEMBERS = 10
 FRESH = 300
@@ -143,31 +143,11 @@ class Target:
         return plan
 
 
-def start_target(name: str, url: str, workdir: Path, env: dict[str, str], workers: int) -> Target:
-    root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=workdir))
-    full = {
-        **env,
-        "KUBESCIM_DATABASE_URL": url,
-        "KUBESCIM_STATE_DIR": str(root / "state"),
-        "PROMETHEUS_MULTIPROC_DIR": str(root),
-    }
-    cli = [sys.executable, "-m", "scim_server.cli"]
-    created = subprocess.run(
-        [*cli, "directories", "create", DIRECTORY, "-o", "json"],
-        env=child_env(full),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    info = json.loads(created.stdout)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    prefix = urlparse(info["endpoint"]).path.rstrip("/") or f"/scim/v2/{DIRECTORY}"
-    argv = [*cli, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    server = Server(name, argv, child_env(full), workdir / f"{name}.log")
-    token = str(info["token"])
-    server.wait_http(f"{base_url}/readyz")
-    return Target(name, server, base_url, prefix, token, HttpSeeder(base_url, prefix, token))
+def start_target(
+    name: str, url: str, workdir: Path, env: dict[str, str], workers: int, threads: int
+) -> Target:
+    served = KubescimTarget(url, workdir, workers, threads, name=name, env=env)
+    return Target(name, served.server, served.base_url, served.prefix, served.token, served.seeder)
 
 
 def wal_bytes(etcd_url: str) -> float:
@@ -237,24 +217,17 @@ def summary(runs: Sequence[loadgen.Result]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {"sizes": {}, "load_average_start": os.getloadavg()}
-    with tempfile.TemporaryDirectory(prefix="kubescim-cmbench-") as tmp, running_postgres() as pg:
+    with (
+        tempfile.TemporaryDirectory(prefix="kubescim-cmbench-") as tmp,
+        running_postgres() as pg,
+        configmap_cluster(args.write_rate) as cluster,
+    ):
         workdir = Path(tmp)
-        plane = ControlPlane(locate_binaries())
-        plane.start()
         targets: list[Target] = []
         try:
-            with plane.api_client() as api:
-                client.CoreV1Api(api).create_namespace(
-                    client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE))
-                )
-            kube_env = {
-                "KUBECONFIG": str(plane.kubeconfig),
-                "KUBESCIM_STORAGE_WRITE_RATE": str(args.write_rate),
-            }
-            targets.append(
-                start_target("configmaps", f"configmaps://{NAMESPACE}", workdir, kube_env, args.workers)
-            )
-            targets.append(start_target("postgresql", pg.create_database("bench"), workdir, {}, args.workers))
+            serving = (args.workers, args.threads)
+            targets.append(start_target("configmaps", cluster.url, workdir, cluster.env, *serving))
+            targets.append(start_target("postgresql", pg.create_database("bench"), workdir, {}, *serving))
             for size in args.sizes:
                 log(f"== {size:,} users")
                 entry: dict[str, Any] = {"rss_mib": {}, "scenarios": {}}
@@ -273,12 +246,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             )
                 for (scenario, name), results in runs.items():
                     entry["scenarios"].setdefault(scenario, {})[name] = summary(results)
-                entry["etcd_bytes_per_change"] = etcd_bytes_per_change(targets[0], plane.etcd_url, size)
+                etcd_url = cluster.plane.etcd_url
+                entry["etcd_bytes_per_change"] = etcd_bytes_per_change(targets[0], etcd_url, size)
                 figures["sizes"][str(size)] = entry
         finally:
             for target in targets:
                 target.server.stop()
-            plane.stop()
     figures["load_average_end"] = os.getloadavg()
     return figures
 
@@ -328,7 +301,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per scenario and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--write-rate", type=float, default=1000.0)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker (default 1: sync workers, as docs/storage-configmaps.md was measured)",
+    )
+    parser.add_argument("--write-rate", type=float, default=WRITE_RATE)
     parser.add_argument("--save", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
     loadgen.require_wrk()

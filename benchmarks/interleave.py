@@ -15,6 +15,7 @@ and a function from a tag to the wrk plan) and read the rounds back.
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,12 @@ SPREAD_FLAG = 0.20
 
 @dataclass
 class Contender:
-    """One target of a scenario: ``plan(tag)`` builds its wrk plan (tag "w" for warm-up)."""
+    """One target of a scenario: ``plan(tag)`` builds its wrk plan (tag "w" for warm-up).
+
+    ``budget`` bounds the requests of the warm-up and all rounds together (0: no bound):
+    each run may send its share (``run_limits``) and stops early when it is reached;
+    ``capped`` counts the runs that did.
+    """
 
     name: str
     base_url: str
@@ -36,6 +42,8 @@ class Contender:
     warmup: bool = True
     sent: int = 0
     runs: list[Result] = field(default_factory=list)
+    budget: int = 0
+    capped: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,21 @@ def median_run(contender: Contender) -> Result:
     return ordered[(len(ordered) - 1) // 2]
 
 
+def run_limits(budget: int, warmup_s: float, seconds: float, rounds: int) -> tuple[int, int]:
+    """The request limits of the warm-up and of each round that share ``budget``.
+
+    In proportion to their seconds; (0, 0), no limit, when ``budget`` is 0. Raises
+    ValueError when the budget cannot give every run at least one request.
+    """
+    if not budget:
+        return 0, 0
+    warm = max(1, math.floor(budget * warmup_s / (warmup_s + seconds * rounds))) if warmup_s > 0 else 0
+    each = (budget - warm) // rounds
+    if each < 1:
+        raise ValueError(f"a budget of {budget} requests cannot cover a warm-up and {rounds} rounds")
+    return warm, each
+
+
 def interleave(
     contenders: Sequence[Contender],
     *,
@@ -98,18 +121,29 @@ def interleave(
     """Warm every contender up, then run ``rounds`` rounds of ``seconds`` each, alternating.
 
     Each contender's runs continue its own plan's sequence (``offset``), so no POST or
-    member add repeats across rounds. Results land in ``contender.runs``.
+    member add repeats across rounds; a contender with a ``budget`` sends at most that
+    many requests in all. Results land in ``contender.runs``.
     """
+    limits = {c.name: run_limits(c.budget, warmup_s if c.warmup else 0, seconds, rounds) for c in contenders}
     for c in contenders:
         if c.warmup and warmup_s > 0:
-            loadgen.run(c.base_url, c.plan("w"), duration_s=warmup_s, connections=connections)
+            plan = _limited(c.plan("w"), limits[c.name][0])
+            loadgen.run(c.base_url, plan, duration_s=warmup_s, connections=connections)
     for n in range(rounds):
         order = contenders if n % 2 == 0 else list(reversed(contenders))
         for c in order:
             before_run(c)
-            plan = dataclasses.replace(c.plan(""), offset=c.sent)
+            limit = limits[c.name][1]
+            plan = _limited(dataclasses.replace(c.plan(""), offset=c.sent), limit)
             result = loadgen.run(c.base_url, plan, duration_s=seconds, connections=connections)
-            # At most one request per connection was in flight when wrk stopped.
-            c.sent += result.requests + connections
+            # At most one request per connection was in flight when wrk stopped; none past a limit.
+            sent = result.requests + connections
+            c.sent += min(sent, limit) if limit else sent
+            c.capped += result.limited
             c.runs.append(result)
             after_run(c, result)
+
+
+def _limited(plan: Plan, limit: int) -> Plan:
+    """``plan`` stopping after ``limit`` requests (0: unchanged)."""
+    return dataclasses.replace(plan, limit=limit) if limit else plan

@@ -70,12 +70,16 @@ class Plan:
 
 @dataclass
 class Result:
-    """One wrk run, as reported by ``done()`` in ``wrk_plan.lua``."""
+    """One wrk run, as reported by ``done()`` in ``wrk_plan.lua``.
+
+    ``limited``: the run stopped at its plan's ``limit`` before its duration was up.
+    """
 
     requests: int
     duration_s: float
     errors: dict[str, int]
     latency_us: dict[str, float]
+    limited: bool = False
 
     @property
     def rps(self) -> float:
@@ -138,6 +142,7 @@ def run(base_url: str, plan: Plan, *, duration_s: float, connections: int) -> Re
                 duration_s=raw["duration_us"] / 1e6,
                 errors=raw["errors"],
                 latency_us=raw["latency_us"],
+                limited=any(line.startswith("WRKLIMIT") for line in lines),
             )
     output = "".join(lines).strip()
     raise RuntimeError(f"wrk failed ({proc.returncode}): {output}")

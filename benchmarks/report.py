@@ -2,6 +2,8 @@
 
 A check compares kubescim with a ceiling or with scim2-server measured in the same run;
 it is SKIP when either side was not measured, and FAIL when a side it needs had errors.
+The targets are PostgreSQL's: kubescim on ConfigMaps gets figures and one informational
+line (``configmap_summary``), no check.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from benchmarks.scenarios import Scenario
 PEER = "scim2-server"
 OURS = "kubescim"
 CEILING = "ceiling"
+CONFIGMAPS = "kubescim-configmaps"
 
 
 @dataclass
@@ -28,6 +31,8 @@ class Row:
     others: float | None = None
     runs: list[float] = field(default_factory=list)
     ratios: dict[str, Ratio] = field(default_factory=dict)
+    skipped: str = ""
+    """Why the target did not run this scenario, when that is no failure (SKIP, n/a)."""
 
     @property
     def ok(self) -> bool:
@@ -65,8 +70,11 @@ class Results:
 
 
 def table(results: Results, baseline: dict[tuple[str, str], dict[str, Any]] | None) -> str:
-    """Render the side-by-side table."""
+    """Render the side-by-side table (``vs kubescim`` only when a row has that ratio)."""
     head = ["scenario", "target", "req/s", "p50 ms", "p99 ms", "vs ceiling", "vs peer"]
+    vs_ours = any(OURS in row.ratios for row in results.rows)
+    if vs_ours:
+        head.append("vs kubescim")
     if baseline is not None:
         head += ["base req/s", "change", "base p50"]
     head.append("note")
@@ -83,6 +91,8 @@ def table(results: Results, baseline: dict[tuple[str, str], dict[str, Any]] | No
         to_ceiling, to_peer = row.ratios.get(CEILING), row.ratios.get(PEER)
         cells.append(f"{to_ceiling.text()} {sc.ceiling}" if to_ceiling else "-")
         cells.append(to_peer.text() if to_peer else "-")
+        if vs_ours:
+            cells.append(q.text() if (q := row.ratios.get(OURS)) else "-")
         if baseline is not None:
             base = baseline.get((sc.key, row.target))
             if base and rps:
@@ -93,7 +103,7 @@ def table(results: Results, baseline: dict[tuple[str, str], dict[str, Any]] | No
                 ]
             else:
                 cells += ["-", "-", "-"]
-        notes = [row.note] if row.note else []
+        notes = [n for n in (row.skipped, row.note) if n]
         if row.error:
             notes.append(f"ERROR {row.error}")
         elif r is not None and r.error_count:
@@ -183,6 +193,21 @@ def render_checks(found: list[Check]) -> str:
     return "\n".join(lines)
 
 
+def configmap_summary(results: Results, write_rate: float) -> str | None:
+    """One informational line on kubescim-configmaps against PostgreSQL, or None if it did not run."""
+    ratios = [
+        f"{row.scenario.key} {q.median:.2f}x"
+        for row in results.rows
+        if row.target == CONFIGMAPS and (q := row.ratios.get(OURS)) is not None
+    ]
+    if not ratios:
+        return None
+    return (
+        f"INFO  {CONFIGMAPS} vs kubescim on PostgreSQL (median req/s ratio): {', '.join(ratios)}; "
+        f"figures only, the targets are PostgreSQL's; write limit raised to {write_rate:,.0f}/s per process"
+    )
+
+
 def to_json(results: Results, found: list[Check], meta: dict[str, Any]) -> dict[str, Any]:
     return {
         **meta,
@@ -194,6 +219,7 @@ def to_json(results: Results, found: list[Check], meta: dict[str, Any]) -> dict[
                 **(r.result.as_dict() if r.result else {}),
                 "note": r.note,
                 "error": r.error,
+                "skipped": r.skipped,
                 "others_cpu": None if r.others is None else round(r.others, 3),
                 "runs_rps": [round(v, 1) for v in r.runs],
                 "ratios": {

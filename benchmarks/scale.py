@@ -388,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory(prefix="kubescim-scale-") as tmp,
         running_postgres({"maintenance_work_mem": "'256MB'", "max_wal_size": "'4GB'"}) as pg,
     ):
-        target = KubescimTarget(pg, Path(tmp), 2)
+        target = KubescimTarget.on_postgres(pg, Path(tmp), 2)
         try:
             bench = Bench(target, args.duration)
             say(f"[small] bench: {SMALL:,} users, {BENCH_GROUPS} groups, through the API")

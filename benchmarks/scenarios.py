@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import quote
 
 from benchmarks.loadgen import Plan
@@ -124,15 +125,17 @@ def scim_plan(
     """
     auth = {"Authorization": f"Bearer {token}"}
     write = {**auth, "Content-Type": SCIM_JSON}
+    idle = f"{prefix}/ServiceProviderConfig"  # what wrk asks for past a plan's limit
     key = scenario.key
     if key == "get_user":
-        return Plan("GET", [f"{prefix}/Users/{i}" for i in seeded.users["a"]], auth)
+        return Plan("GET", [f"{prefix}/Users/{i}" for i in seeded.users["a"]], auth, idle_path=idle)
     if key.startswith("filter_"):
         names = filter_names(scenario.phase, sizes)
         filters = [quote(f'userName eq "{name}"') for name in names]
-        return Plan("GET", [f"{prefix}/Users?filter={f}" for f in filters], auth)
+        return Plan("GET", [f"{prefix}/Users?filter={f}" for f in filters], auth, idle_path=idle)
     if key == "post_user":
-        return Plan("POST", [f"{prefix}/Users"], write, template(user_body(f"p{tag}{{n}}"), "{n}"))
+        body = template(user_body(f"p{tag}{{n}}"), "{n}")
+        return Plan("POST", [f"{prefix}/Users"], write, body, idle_path=idle)
     if key.startswith("add_member_"):
         groups, fresh = ("small", "sf") if key == "add_member_10" else ("big", "bf")
         return Plan(
@@ -141,6 +144,7 @@ def scim_plan(
             write,
             template(add_members_body(["{v}"]), "{v}"),
             values=seeded.users[fresh],
+            idle_path=idle,
         )
     raise ValueError(f"unknown scenario {key}")
 
@@ -158,9 +162,51 @@ def ceiling_plan(scenario: Scenario, ids: list[str], tag: str = "") -> Plan:
 def group_growth(scenario: Scenario, requests: int, sizes: Sizes) -> str:
     """How much the groups of a member-add scenario grew, for the report."""
     if scenario.key == "add_member_10":
-        start, groups = SMALL_GROUP, sizes.small_groups
-    elif scenario.key == "add_member_5000":
-        start, groups = BIG_GROUP, BIG_GROUPS
-    else:
-        return ""
+        return growth_note(SMALL_GROUP, sizes.small_groups, requests)
+    if scenario.key == "add_member_5000":
+        return growth_note(BIG_GROUP, BIG_GROUPS, requests)
+    return ""
+
+
+def growth_note(start: int, groups: int, requests: int) -> str:
+    """``members 10 -> <= 15``: groups of ``start`` after ``requests`` adds spread over ``groups``."""
     return f"members {start:,} -> <= {start + math.ceil(requests / groups):,}"
+
+
+class Capacity(Protocol):
+    """What a target runs of the scenarios, and on which data."""
+
+    def seed_plan(self, phase: str) -> SeedPlan:
+        """What the phase stores first (sets already stored are kept)."""
+        ...
+
+    def beyond(self, scenario: Scenario) -> str:
+        """Why the target does not run ``scenario`` (its row's note), or "" when it does."""
+        ...
+
+    def budget(self, scenario: Scenario) -> int:
+        """At most this many requests over the scenario's warm-up and rounds (0: no bound)."""
+        ...
+
+    def group_growth(self, scenario: Scenario, requests: int) -> str:
+        """The report's note on how far the scenario's groups grew (see ``group_growth``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FullSize:
+    """Every scenario as designed, on ``seed_plan``'s data: kubescim on PostgreSQL, scim2-server."""
+
+    sizes: Sizes
+
+    def seed_plan(self, phase: str) -> SeedPlan:
+        return seed_plan(phase, self.sizes)
+
+    def beyond(self, scenario: Scenario) -> str:
+        return ""
+
+    def budget(self, scenario: Scenario) -> int:
+        return 0
+
+    def group_growth(self, scenario: Scenario, requests: int) -> str:
+        return group_growth(scenario, requests, self.sizes)

@@ -8,9 +8,20 @@ of docs/design.md ("Performance we hold ourselves to"). Run from the repository 
 
     python -m benchmarks.scim_throughput                      # full run, ~15 minutes
     python -m benchmarks.scim_throughput --duration 4 --rounds 2 --big-users 10000   # quick look
+    python -m benchmarks.scim_throughput --targets ceiling,kubescim,kubescim-configmaps
     python -m benchmarks.scim_throughput --output json > run.json
     python -m benchmarks.scim_throughput --baseline run.json
     python -m benchmarks.scim_throughput --wait-for-quiet 120  # on a shared machine
+
+The targets: ``ceiling`` (``ceilings.py``), ``scim2-server`` (``peer.py``), ``kubescim``
+on PostgreSQL and ``kubescim-configmaps``: kubescim on ``configmaps://kubescim-bench`` of
+the test suite's real control plane (started only for this target; when its binaries
+are not built, its rows say SKIP and why). ConfigMap storage runs the scenarios that fit
+its documented capacity, on data sized for it, and with a write limit of
+``--configmap-write-rate`` (default 1,000/s per process, far above the shipped 20/s, so
+its figures show the backend, not the limiter); its other rows say n/a
+(``configmap_capacity.py``). Its ratios are to the ceiling and to kubescim on PostgreSQL;
+docs/design.md's targets are PostgreSQL's, so it gets figures and one INFO line, no check.
 
 Exits 1 when a check fails, 0 otherwise (SKIP is not a failure).
 """
@@ -34,25 +45,30 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import loadgen, report
+from benchmarks.configmap_capacity import ConfigMapCapacity
+from benchmarks.configmap_cluster import WRITE_RATE, configmap_cluster, controlplane_missing
 from benchmarks.cpuwatch import CpuWatch, foreign_load
 from benchmarks.interleave import SPREAD_FLAG, Contender, Ratio, interleave, median_run, ratio
 from benchmarks.loadgen import Plan, Result
-from benchmarks.report import Results, Row
+from benchmarks.report import CONFIGMAPS, Results, Row
 from benchmarks.scenarios import (
     CEILINGS,
     PHASES,
+    Capacity,
+    FullSize,
     Scenario,
     Sizes,
     ceiling_plan,
-    group_growth,
     scim_plan,
     scim_scenarios,
-    seed_plan,
 )
 from benchmarks.targets import CeilingTarget, KubescimTarget, PeerTarget, kubescim_unavailable
 from tests.support.postgres import PostgresServer, running_postgres
 
-TARGETS = ("ceiling", "scim2-server", "kubescim")
+TARGETS = ("ceiling", "scim2-server", "kubescim", CONFIGMAPS)
+REFERENCES = {"kubescim": ("ceiling", "scim2-server"), CONFIGMAPS: ("ceiling", "kubescim")}
+"""The targets each target's req/s is divided by, round by round."""
+ScimTarget = PeerTarget | KubescimTarget
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -86,6 +102,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="KEYS",
         help="comma-separated subset of the scenarios (keys as in --output json, e.g. "
         "post_user,add_member_10); phases with none are skipped, data and all (default: all)",
+    )
+    p.add_argument(
+        "--configmap-write-rate",
+        type=float,
+        default=WRITE_RATE,
+        metavar="N",
+        help=f"{CONFIGMAPS}: KUBESCIM_STORAGE_WRITE_RATE per server process (default {WRITE_RATE:,.0f}, "
+        "far above the shipped 20, so figures show the backend, not the limiter)",
     )
     p.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
@@ -141,6 +165,12 @@ class Runner:
         self.wanted = args.targets.split(",")
         chosen = set(filter(None, args.scenarios.split(",")))
         self.scenarios = [s for s in scim_scenarios(self.sizes) if not chosen or s.key in chosen]
+        self.capacity: dict[str, Capacity] = {
+            "scim2-server": FullSize(self.sizes),
+            "kubescim": FullSize(self.sizes),
+            CONFIGMAPS: ConfigMapCapacity(),
+        }
+        self.plane_pids: list[int] = []
 
     def wait_for_quiet(self) -> None:
         """Wait up to ``--wait-for-quiet`` seconds for other programs to leave the CPUs."""
@@ -158,7 +188,8 @@ class Runner:
 
         def before(c: Contender) -> None:
             nonlocal watch
-            watch = CpuWatch([pids[c.name], postmaster_pid(self.pg)])
+            # The control plane is ours too: it serves the ConfigMap target and idles otherwise.
+            watch = CpuWatch([pids[c.name], postmaster_pid(self.pg), *self.plane_pids])
             watch.start()
 
         def after(c: Contender, result: Result) -> None:
@@ -179,30 +210,31 @@ class Runner:
             after_run=after,
         )
         by_name = {c.name: c for c, _ in contenders}
-        ours = by_name.get("kubescim")
         for c, _ in contenders:
             runs = c.runs
             result = median_run(c)
-            notes = [group_growth(scenario, c.sent, self.sizes)] if c.name != "ceiling" else []
+            notes = [self.capacity[c.name].group_growth(scenario, c.sent)] if c.name in self.capacity else []
+            if c.capped:
+                notes.append(f"{c.capped} of {rounds} rounds stopped at their share of {c.budget:,} requests")
             if c.name == "ceiling" and scenario.ceiling:
                 notes.append(f"ceiling: {scenario.ceiling}")
             busy = max(others[c.name], default=0.0)
             if busy > BUSY:
                 notes.append(f"other programs used up to {busy:.0%} CPU")
             ratios: dict[str, Ratio] = {}
-            if c is ours:
-                for ref in ("ceiling", "scim2-server"):
-                    if ref in by_name and (r := ratio(c, by_name[ref])) is not None:
-                        ratios[ref] = r
+            for ref in REFERENCES.get(c.name, ()):
+                if ref in by_name and (r := ratio(c, by_name[ref])) is not None:
+                    ratios[ref] = r
             note = "; ".join(n for n in notes if n)
             self.results.add(
                 Row(scenario, c.name, result, note, others=busy, runs=[r.rps for r in runs], ratios=ratios)
             )
 
-    def failed(self, target: str, scenarios: list[Scenario], error: str) -> None:
+    def failed(self, target: str, scenarios: list[Scenario], error: str = "", skipped: str = "") -> None:
+        """A row for each scenario ``target`` has none for: an error, or why it was skipped."""
         for scenario in scenarios:
             if self.results.get(scenario.key, target) is None:
-                self.results.add(Row(scenario, target, None, error=error))
+                self.results.add(Row(scenario, target, None, error=error, skipped=skipped))
 
     def run(self, workdir: Path) -> None:
         """Start the targets, then measure phase by phase, scenario by scenario."""
@@ -221,44 +253,76 @@ class Runner:
                     self.failed("kubescim", self.scenarios, f"not run: {reason}")
                 else:
                     say("[kubescim] starting")
-                    ours = KubescimTarget(self.pg, workdir, self.args.workers, self.args.threads)
+                    ours = KubescimTarget.on_postgres(self.pg, workdir, self.args.workers, self.args.threads)
                     stack.callback(ours.stop)
+            on_configmaps = self.start_configmaps(stack, workdir) if CONFIGMAPS in self.wanted else None
             if ceiling is not None:
                 json_ceiling = CEILINGS[0]
                 plan = functools.partial(ceiling_plan, json_ceiling, ceiling.ids)
                 self.measure(
                     json_ceiling, [(Contender("ceiling", ceiling.base_url, plan), ceiling.server.proc.pid)]
                 )
+            scim = [t for t in (ours, on_configmaps, peer) if t is not None]
             for phase in PHASES:
-                self.phase(phase, ceiling, peer, ours)
+                self.phase(phase, ceiling, scim)
 
-    def phase(
-        self,
-        phase: str,
-        ceiling: CeilingTarget | None,
-        peer: PeerTarget | None,
-        ours: KubescimTarget | None,
-    ) -> None:
-        if not any(s.phase == phase for s in self.scenarios):
+    def start_configmaps(self, stack: contextlib.ExitStack, workdir: Path) -> KubescimTarget | None:
+        """kubescim on ConfigMaps of a control plane started for it; None (rows say why) if not."""
+        reason = kubescim_unavailable() or controlplane_missing()
+        if reason:
+            self.failed(CONFIGMAPS, self.scenarios, skipped=f"SKIP: not run: {reason.splitlines()[0]}")
+            return None
+        say(f"[{CONFIGMAPS}] starting the control plane and the server")
+        try:
+            cluster = stack.enter_context(configmap_cluster(self.args.configmap_write_rate))
+            self.plane_pids = cluster.plane.pids
+            target = KubescimTarget(
+                cluster.url,
+                workdir,
+                self.args.workers,
+                self.args.threads,
+                name=CONFIGMAPS,
+                env=cluster.env,
+            )
+        except Exception as exc:  # the other targets' figures still count
+            say(traceback.format_exc())
+            self.failed(CONFIGMAPS, self.scenarios, f"not started: {str(exc).splitlines()[0]}")
+            return None
+        stack.callback(target.stop)
+        return target
+
+    def phase(self, phase: str, ceiling: CeilingTarget | None, targets: list[ScimTarget]) -> None:
+        scenarios = [s for s in self.scenarios if s.phase == phase]
+        if not scenarios:
             return
         seeded: dict[str, Any] = {}
-        for target in (t for t in (peer, ours) if t is not None):
+        for target in targets:
+            capacity = self.capacity[target.name]
+            fits = [s for s in scenarios if not capacity.beyond(s)]
+            for scenario in (s for s in scenarios if s not in fits):
+                self.failed(target.name, [scenario], skipped=capacity.beyond(scenario))
+            if not fits:
+                continue
             say(f"[{target.name}] phase {phase}: storing its data")
             try:
-                seeded[target.name] = target.load_phase(seed_plan(phase, self.sizes))
+                seeded[target.name] = target.load_phase(capacity.seed_plan(phase))
             except Exception as exc:  # a broken target must not hide the others' figures
                 say(traceback.format_exc())
-                self.failed(target.name, [s for s in self.scenarios if s.phase == phase], str(exc))
-        for scenario in (s for s in self.scenarios if s.phase == phase):
+                self.failed(target.name, fits, str(exc))
+        for scenario in scenarios:
             contenders: list[tuple[Contender, int]] = []
-            for target in (t for t in (ours, peer) if t is not None and t.name in seeded):
+            for target in targets:
+                capacity = self.capacity[target.name]
+                if target.name not in seeded or capacity.beyond(scenario):
+                    continue
                 assert target.server is not None
                 plan = functools.partial(
                     scim_plan, scenario, target.prefix, target.token, seeded[target.name], self.sizes
                 )
-                contenders.append(
-                    (Contender(target.name, target.base_url, plan, scenario.warmup), target.server.proc.pid)
+                contender = Contender(
+                    target.name, target.base_url, plan, scenario.warmup, budget=capacity.budget(scenario)
                 )
+                contenders.append((contender, target.server.proc.pid))
             if ceiling is not None and scenario.ceiling:
                 reference = next(c for c in CEILINGS if c.key == scenario.ceiling)
                 # A tag per scenario: the INSERT ceiling's rows stay unique across scenarios.
@@ -292,6 +356,7 @@ def metadata(args: argparse.Namespace, pg_version: str) -> dict[str, Any]:
             "threads": args.threads,
             "big_users": args.big_users,
             "targets": args.targets,
+            "configmap_write_rate": args.configmap_write_rate,
         },
         "machine": {
             "cpus": os.cpu_count(),
@@ -341,8 +406,13 @@ def main(argv: list[str] | None = None) -> int:
         print(report.table(results, baseline))
         print()
         print(report.render_checks(found))
+        if (info := report.configmap_summary(results, args.configmap_write_rate)) is not None:
+            print(info)
         spread = [
-            f"{r.scenario.key} vs {ref}" for r in results.rows for ref, q in r.ratios.items() if q.flagged
+            f"{r.scenario.key} {r.target} vs {ref}"
+            for r in results.rows
+            for ref, q in r.ratios.items()
+            if q.flagged
         ]
         if spread:
             print(

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         contextlib.ExitStack() as stack,
     ):
         workdir = Path(tmp)
-        first = KubescimTarget(pg, workdir, 2)  # its own server is not measured
+        first = KubescimTarget.on_postgres(pg, workdir, 2)  # its own server is not measured
         stack.callback(first.stop)
         seeded = first.load_phase(
             SeedPlan(

@@ -2,8 +2,8 @@
 
 A SCIM target answers ``load_phase(plan) -> Seeded``: after it returns, the target
 serves exactly what the plan names (the peer is restarted with the plan seeded in
-memory; kubescim, a real database, keeps what earlier phases stored and adds the rest
-over HTTP).
+memory; kubescim, on PostgreSQL or on ConfigMaps, keeps what earlier phases stored and
+adds the rest over HTTP).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -127,17 +128,31 @@ def kubescim_unavailable() -> str | None:
 
 
 class KubescimTarget:
-    """kubescim on PostgreSQL, served by ``python -m scim_server.cli serve``."""
+    """kubescim served by ``python -m scim_server.cli serve`` on one storage URL.
 
-    name = "kubescim"
+    ``env`` adds to the server's environment (the ConfigMap backend's kubeconfig and
+    write limit: ``configmap_cluster.ConfigMapCluster.env``).
+    """
+
     directory = "bench"
 
-    def __init__(self, pg: PostgresServer, workdir: Path, workers: int, threads: int = 4) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        workers: int,
+        threads: int = 4,
+        *,
+        name: str = "kubescim",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
         self.workdir = workdir
-        state = Path(tempfile.mkdtemp(prefix="state-", dir=workdir))
-        metrics = Path(tempfile.mkdtemp(prefix="metrics-", dir=workdir))
+        state = Path(tempfile.mkdtemp(prefix=f"{name}-state-", dir=workdir))
+        metrics = Path(tempfile.mkdtemp(prefix=f"{name}-metrics-", dir=workdir))
         self.env = {
-            "KUBESCIM_DATABASE_URL": pg.create_database("kubescim"),
+            **(env or {}),
+            "KUBESCIM_DATABASE_URL": database_url,
             "KUBESCIM_STATE_DIR": str(state),
             # serve would otherwise leave a fresh /tmp/kubescim-metrics-* behind per run
             "PROMETHEUS_MULTIPROC_DIR": str(metrics),
@@ -161,14 +176,24 @@ class KubescimTarget:
             "--threads",
             str(threads),
         ]
-        self.server = Server("kubescim", argv, child_env(self.env), workdir / "kubescim.log")
-        _ready_or_stop(
-            self.server,
-            f"{self.base_url}{self.prefix}/ServiceProviderConfig",
-            {"Authorization": f"Bearer {self.token}"},
-        )
+        self.server = Server(name, argv, child_env(self.env), workdir / f"{name}.log")
+        self._wait_ready(self.server, self.base_url)
         self.seeder = HttpSeeder(self.base_url, self.prefix, self.token)
         self.stored = Seeded()
+
+    @classmethod
+    def on_postgres(cls, pg: PostgresServer, workdir: Path, workers: int, threads: int = 4) -> KubescimTarget:
+        """kubescim on a fresh database ``kubescim`` of ``pg``."""
+        return cls(pg.create_database("kubescim"), workdir, workers, threads)
+
+    def _wait_ready(self, server: Server, base_url: str) -> None:
+        """Wait for /readyz (the ConfigMap cache listed) and then for the directory's endpoint."""
+        _ready_or_stop(server, f"{base_url}/readyz")
+        _ready_or_stop(
+            server,
+            f"{base_url}{self.prefix}/ServiceProviderConfig",
+            {"Authorization": f"Bearer {self.token}"},
+        )
 
     def create_directory(self, name: str) -> tuple[str, str]:
         """Create another directory; return its base path and its token."""
@@ -185,11 +210,7 @@ class KubescimTarget:
         argv = [sys.executable, "-m", "scim_server.cli", "serve", "--bind", f"127.0.0.1:{port}", *serve_args]
         server = Server(name, argv, child_env(self.env), self.workdir / f"{name}.log")
         base_url = f"http://127.0.0.1:{port}"
-        _ready_or_stop(
-            server,
-            f"{base_url}{self.prefix}/ServiceProviderConfig",
-            {"Authorization": f"Bearer {self.token}"},
-        )
+        self._wait_ready(server, base_url)
         return base_url, server
 
     def _cli(self, *args: str) -> str:
@@ -218,10 +239,12 @@ class KubescimTarget:
             if groups.name not in self.stored.groups:
                 members = self.stored.users[groups.members_from][: groups.members]
                 self.stored.groups[groups.name] = self.seeder.groups(groups, members)
-        # Measure the steady state: fresh statistics, and no autovacuum woken by the
-        # seeding halfway through a scenario.
-        with psycopg.connect(self.env["KUBESCIM_DATABASE_URL"], autocommit=True) as conn:
-            conn.execute("VACUUM (ANALYZE)")
+        url = self.env["KUBESCIM_DATABASE_URL"]
+        if url.startswith(("postgresql://", "postgres://")):
+            # Measure the steady state: fresh statistics, and no autovacuum woken by the
+            # seeding halfway through a scenario.
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("VACUUM (ANALYZE)")
         return self.stored
 
     def stop(self) -> None:

@@ -308,6 +308,11 @@ class ControlPlane:
         return self._etcd_url
 
     @property
+    def pids(self) -> list[int]:
+        """The process ids of etcd, the API server and the controller manager (while running)."""
+        return [p.popen.pid for p in self._processes]
+
+    @property
     def ca_file(self) -> Path:
         """The CA that signs the API server's serving certificate."""
         return self._pki.ca_cert
