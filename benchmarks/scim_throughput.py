@@ -150,10 +150,6 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def postmaster_pid(pg: PostgresServer) -> int:
-    return int((pg.datadir / "postmaster.pid").read_text().split()[0])
-
-
 class Runner:
     """Every target up at once; per scenario, the targets take turns (``interleave``)."""
 
@@ -189,7 +185,7 @@ class Runner:
         def before(c: Contender) -> None:
             nonlocal watch
             # The control plane is ours too: it serves the ConfigMap target and idles otherwise.
-            watch = CpuWatch([pids[c.name], postmaster_pid(self.pg), *self.plane_pids])
+            watch = CpuWatch([pids[c.name], self.pg.postmaster_pid, *self.plane_pids])
             watch.start()
 
         def after(c: Contender, result: Result) -> None:
