@@ -89,3 +89,21 @@ def foreign_load(interval_s: float = 2.0) -> float:
     watch.start()
     time.sleep(interval_s)
     return watch.stop()
+
+
+def wait_for_idle(threshold: float = 0.10, window_s: float = 0.25, max_s: float = 10.0) -> float:
+    """Wait until the whole machine is below ``threshold`` busy over ``window_s``; return the wait.
+
+    Between two targets' runs: a server still finishing slow requests, a control plane
+    fanning out the last writes, PostgreSQL flushing, would otherwise run on into the
+    next target's seconds (and, being a target's own process, not be flagged). Gives up
+    after ``max_s`` seconds (a machine that never settles shows in the foreign-load notes).
+    """
+    start = time.monotonic()
+    while time.monotonic() - start < max_s:
+        busy0, total0 = _machine()
+        time.sleep(window_s)
+        busy1, total1 = _machine()
+        if (busy1 - busy0) / max(total1 - total0, 1e-9) < threshold:
+            break
+    return time.monotonic() - start

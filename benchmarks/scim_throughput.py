@@ -47,7 +47,7 @@ from typing import Any
 from benchmarks import loadgen, report
 from benchmarks.configmap_capacity import ConfigMapCapacity
 from benchmarks.configmap_cluster import WRITE_RATE, configmap_cluster, controlplane_missing
-from benchmarks.cpuwatch import CpuWatch, foreign_load
+from benchmarks.cpuwatch import CpuWatch, foreign_load, wait_for_idle
 from benchmarks.interleave import SPREAD_FLAG, Contender, Ratio, interleave, median_run, ratio
 from benchmarks.loadgen import Plan, Result
 from benchmarks.report import CONFIGMAPS, Results, Row
@@ -144,6 +144,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 BUSY = 0.10
+# Statistics are taken after each phase's seeding (VACUUM ANALYZE); autovacuum waking up
+# during the writes would land in whichever target's round it hit (a second run of the
+# same target right after its first ran at half speed).
+QUIET_POSTGRES = {"autovacuum": "off"}
 
 
 def say(message: str) -> None:
@@ -180,10 +184,14 @@ class Runner:
         self.wait_for_quiet()
         pids = {c.name: pid for c, pid in contenders}
         others: dict[str, list[float]] = {c.name: [] for c, _ in contenders}
+        waits: dict[str, list[float]] = {c.name: [] for c, _ in contenders}
         watch = CpuWatch([])
 
         def before(c: Contender) -> None:
             nonlocal watch
+            # Every run starts on a settled machine: what the previous target left running
+            # (a slow request, the control plane's watch fan-out) must not eat into this one.
+            waits[c.name].append(wait_for_idle())
             # The control plane is ours too: it serves the ConfigMap target and idles otherwise.
             watch = CpuWatch([pids[c.name], self.pg.postmaster_pid, *self.plane_pids])
             watch.start()
@@ -214,6 +222,9 @@ class Runner:
                 notes.append(f"{c.capped} of {rounds} rounds stopped at their share of {c.budget:,} requests")
             if c.name == "ceiling" and scenario.ceiling:
                 notes.append(f"ceiling: {scenario.ceiling}")
+            settled = max(waits[c.name], default=0.0)
+            if settled >= 1.0:
+                notes.append(f"waited up to {settled:.1f} s for the machine to settle before a run")
             busy = max(others[c.name], default=0.0)
             if busy > BUSY:
                 notes.append(f"other programs used up to {busy:.0%} CPU")
@@ -383,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         contextlib.nullcontext(str(args.logs))
         if args.logs
         else tempfile.TemporaryDirectory(prefix="kubescim-bench-") as workdir_name,
-        running_postgres() as pg,
+        running_postgres(QUIET_POSTGRES) as pg,
     ):
         pg_version = subprocess.run(
             [str(pg.bindir / "postgres"), "--version"], capture_output=True, text=True, check=False
