@@ -1,14 +1,14 @@
-"""Resources and membership events rendered by PostgreSQL, as ``rows.py`` renders them.
+"""Resources and events rendered by PostgreSQL, as ``rows.py`` renders them.
 
-A membership change is then one statement with its events: the event's user is read
-and rendered where the change happens, with no round trip back to Python. These
-expressions must give exactly what ``user_resource``/``group_resource`` (without the
-related list) and ``membership_change`` give; tests/storage compare both renderings.
+A member change or a user update is then one statement with its events: the resource
+the event carries is read and rendered where the change happens, with no round trip
+back to Python. These expressions must give exactly what ``user_resource`` and
+``group_resource`` give; tests/storage/test_events.py compares both renderings.
 """
 
 from __future__ import annotations
 
-from ..events.model import GROUP_USER_ADDED, GROUP_USER_REMOVED
+from ..events.model import GROUP_USER_ADDED, GROUP_USER_REMOVED, USER_UPDATED
 from ..scim.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 
 # ``rows.iso``: RFC 3339 UTC with microseconds and a Z.
@@ -64,4 +64,31 @@ def membership_events(changed: str, group: str, added: bool) -> str:
     SELECT %(d)s, b.seq - (SELECT count(*) FROM users_changed) + c.n, '{event}', %(now)s,
         jsonb_build_object('user', c.usr, 'group', {resource_json("Group", "g")})
     FROM bump b, users_changed c, {group} g
+)"""
+
+
+def groups_json(column: str) -> str:
+    """A jsonb object ``{"groups": [...]}`` from a ``[[id, display], ...]`` json column, as
+    ``group_entry`` renders each; ``{}`` when there is none (``user_resource`` leaves the
+    key out). Groups always have a display name (NOT NULL)."""
+    entries = (
+        "SELECT jsonb_agg(jsonb_build_object('value', e->>0, 'type', 'direct', 'display', e->>1) "
+        f"ORDER BY n) FROM json_array_elements({column}) WITH ORDINALITY AS x(e, n)"
+    )
+    return f"CASE WHEN {column} IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object('groups', ({entries})) END"
+
+
+def user_updated_events(updated: str) -> str:
+    """CTEs writing ``dsync.user.updated`` for the row of the CTE ``updated`` (id, data,
+    created, last_modified, version, groups), no row no event. Parameters: ``%(d)s``,
+    ``%(ts)s`` (occurred at) and ``%(previous)s`` (the user before, as read)."""
+    resource = f"{resource_json('User', 'u')} || {groups_json('u.groups')}"
+    return f"""bump AS (
+    INSERT INTO event_streams (directory_id, seq) SELECT %(d)s, 1 FROM {updated}
+    ON CONFLICT (directory_id) DO UPDATE SET seq = event_streams.seq + excluded.seq RETURNING seq
+), emitted AS (
+    INSERT INTO events (directory_id, seq, type, occurred_at, data)
+    SELECT %(d)s, b.seq, '{USER_UPDATED}', %(ts)s,
+        jsonb_build_object('resource', {resource}, 'previous', %(previous)s::jsonb)
+    FROM bump b, {updated} u
 )"""

@@ -31,7 +31,7 @@ from .base import DirectoryStats, Kind, Mutator, Page, Resource
 from .changes import MemberDelta
 from .exported import Exported, exported
 from .integrity import check_violation, foreign_key_violation, unique_violation
-from .pgjson import membership_events
+from .pgjson import membership_events, user_updated_events
 from .rows import (
     check_version,
     group_columns,
@@ -95,13 +95,16 @@ WHERE ok.ok AND NOT EXISTS (SELECT 1 FROM ins) AND r.directory_id = %(d)s AND r.
 _ADD_MEMBERS = f"WITH {_ADD_CTES}{_ADD_RESULT}"
 # The same with its events: a single add is one autocommit statement.
 _ADD_MEMBERS_EMITTING = f"WITH {_ADD_CTES}, {membership_events('ins', 'upd', added=True)}{_ADD_RESULT}"
-# Optimistic: only the version that was read may be replaced.
-_UPDATE_USER = f"""
-UPDATE users r SET user_name = %(user_name)s, user_name_key = %(user_name_key)s,
-    external_id = %(external_id)s, display_name = %(display_name)s, active = %(active)s,
-    data = %(data)s, last_modified = %(ts)s, version = r.version + 1
-WHERE r.directory_id = %(d)s AND r.id = %(id)s AND r.version = %(version)s
-RETURNING r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS}
+# Optimistic: only the version that was read may be replaced. One statement with its
+# event: no row, no update (the version moved on) and no event.
+_UPDATE_USER = f"""WITH upd AS (
+    UPDATE users r SET user_name = %(user_name)s, user_name_key = %(user_name_key)s,
+        external_id = %(external_id)s, display_name = %(display_name)s, active = %(active)s,
+        data = %(data)s, last_modified = %(ts)s, version = r.version + 1
+    WHERE r.directory_id = %(d)s AND r.id = %(id)s AND r.version = %(version)s
+    RETURNING r.id, r.data, r.created, r.last_modified, r.version, {_USER_GROUPS} AS groups
+), {user_updated_events("upd")}
+SELECT id, data, created, last_modified, version, groups FROM upd
 """
 # Returns the group (version bumped only if a member was removed), or no row when the
 # group does not exist.
@@ -459,18 +462,12 @@ class PostgresStorage(SqlStorage):
             doc = mutate(attributes)
             if doc == attributes:
                 return current  # nothing changes, so neither does the version
-            # BEGIN with the UPDATE in one round trip, the events with COMMIT in another.
-            with self._pipelined() as conn:
-                row = conn.execute(
-                    _UPDATE_USER,
-                    {"d": directory, "id": id, "version": version, "data": Jsonb(doc), "ts": now()}
-                    | user_columns(doc),
-                ).fetchone()
-                if row is not None:
-                    updated = self._render(kind, row)
-                    self._emit(conn, directory, [resource_change("User", "updated", updated, current)])
+            params = {"d": directory, "id": id, "version": version, "ts": now(), "previous": Jsonb(current)}
+            params |= {"data": Jsonb(doc), **user_columns(doc)}
+            with self._conn() as conn:
+                row = conn.execute(_UPDATE_USER, params).fetchone()
             if row is not None:
-                return updated
+                return self._render(kind, row)
         raise Conflict("the resource is being changed concurrently; retry")
 
     def _fast_member_change(self, directory: str, id: str, change: MemberChange) -> Resource:

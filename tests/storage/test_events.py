@@ -56,6 +56,33 @@ def test_an_update_carries_the_state_before_and_after(storage: Storage, director
     assert event.data["previous"]["id"] == user["id"]
 
 
+@pytest.mark.parametrize("groups", [0, 2])
+def test_an_update_event_carries_the_user_as_read_before_and_after(
+    storage: Storage, directory: str, groups: int
+) -> None:
+    """PostgreSQL renders the updated user in SQL (one statement with its event): it must
+    carry exactly what a read returns, groups and extension included."""
+    doc = {"userName": "Ada", "title": "Engineer", "active": True, ENTERPRISE: {"employeeNumber": "7"}}
+    user = storage.create(directory, "User", doc)
+    for n in range(groups):
+        group = storage.create(directory, "Group", {"displayName": f"team-{n}"})
+        change_members(storage, directory, group["id"], "add", user["id"])
+    before = storage.get(directory, "User", user["id"])
+    mark = _last(storage, directory)
+
+    storage.patch(
+        directory, "User", user["id"], lambda d: {**d, "title": "CTO"}, [], if_match=None, members=True
+    )
+
+    [event] = _events(storage, directory, mark)
+    assert event.type == "dsync.user.updated"
+    assert event.data["resource"] == storage.get(directory, "User", user["id"])
+    assert len(event.data["resource"].get("groups", [])) == groups
+    # Consumers read the previous attributes; its meta is not one (timestamps are not).
+    previous = {k: v for k, v in event.data["previous"].items() if k != "meta"}
+    assert previous == {k: v for k, v in before.items() if k != "meta"}
+
+
 def test_a_change_that_changes_nothing_emits_nothing(storage: Storage, directory: str) -> None:
     user = storage.create(directory, "User", {"userName": "ada", "active": True})
     group = storage.create(directory, "Group", {"displayName": "eng", "members": [{"value": user["id"]}]})
