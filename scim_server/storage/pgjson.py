@@ -19,6 +19,19 @@ def _time(column: str) -> str:
     return f"to_char({column} AT TIME ZONE 'UTC', {_ISO})"
 
 
+def counter_bump(source: str) -> str:
+    """The CTE ``bump``: add what ``source`` gives, ``(directory, count)`` rows from a
+    SELECT or VALUES, to the directory's event counter and return its new last number.
+
+    The counter row stays locked until commit, so a directory's events commit in number
+    order with no gaps, whatever the concurrency.
+    """
+    return f"""bump AS (
+    INSERT INTO event_streams (directory_id, seq) {source}
+    ON CONFLICT (directory_id) DO UPDATE SET seq = event_streams.seq + excluded.seq RETURNING seq
+)"""
+
+
 def resource_json(kind: str, alias: str) -> str:
     """A jsonb expression rendering the row ``alias`` (id, data, created, last_modified,
     version) as the resource, without its groups or members.
@@ -47,19 +60,14 @@ def membership_events(changed: str, group: str, added: bool) -> str:
     ``(member_id, member_type)`` rows of the CTE ``changed``, in the group row of the
     CTE ``group``. Parameters: ``%(d)s`` (directory) and ``%(now)s`` (occurred at).
 
-    The counter bump locks the directory's stream row until commit, so events commit
-    in number order with no gaps; no user changed, no bump and no event.
+    No user changed, no bump and no event.
     """
     event = GROUP_USER_ADDED if added else GROUP_USER_REMOVED
     return f"""users_changed AS (
     SELECT row_number() OVER () AS n, {resource_json("User", "u")} AS usr
     FROM {changed} c JOIN users u ON u.directory_id = %(d)s AND u.id = c.member_id
     WHERE c.member_type = 'User'
-), bump AS (
-    INSERT INTO event_streams (directory_id, seq)
-    SELECT %(d)s, count(*) FROM users_changed HAVING count(*) > 0
-    ON CONFLICT (directory_id) DO UPDATE SET seq = event_streams.seq + excluded.seq RETURNING seq
-), emitted AS (
+), {counter_bump("SELECT %(d)s, count(*) FROM users_changed HAVING count(*) > 0")}, emitted AS (
     INSERT INTO events (directory_id, seq, type, occurred_at, data)
     SELECT %(d)s, b.seq - (SELECT count(*) FROM users_changed) + c.n, '{event}', %(now)s,
         jsonb_build_object('user', c.usr, 'group', {resource_json("Group", "g")})
@@ -83,10 +91,7 @@ def user_updated_events(updated: str) -> str:
     created, last_modified, version, groups), no row no event. Parameters: ``%(d)s``,
     ``%(ts)s`` (occurred at) and ``%(previous)s`` (the user before, as read)."""
     resource = f"{resource_json('User', 'u')} || {groups_json('u.groups')}"
-    return f"""bump AS (
-    INSERT INTO event_streams (directory_id, seq) SELECT %(d)s, 1 FROM {updated}
-    ON CONFLICT (directory_id) DO UPDATE SET seq = event_streams.seq + excluded.seq RETURNING seq
-), emitted AS (
+    return f"""{counter_bump(f"SELECT %(d)s, 1 FROM {updated}")}, emitted AS (
     INSERT INTO events (directory_id, seq, type, occurred_at, data)
     SELECT %(d)s, b.seq, '{USER_UPDATED}', %(ts)s,
         jsonb_build_object('resource', {resource}, 'previous', %(previous)s::jsonb)

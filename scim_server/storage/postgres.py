@@ -31,7 +31,7 @@ from .base import DirectoryStats, Kind, Mutator, Page, Resource
 from .changes import MemberDelta
 from .exported import Exported, exported
 from .integrity import check_violation, foreign_key_violation, unique_violation
-from .pgjson import membership_events, user_updated_events
+from .pgjson import counter_bump, membership_events, user_updated_events
 from .rows import (
     check_version,
     group_columns,
@@ -128,12 +128,8 @@ _REMOVE_MEMBERS_EMITTING = (
 )
 
 # A write's events, as the tail of the write's own statement: bump the directory's
-# counter (the row stays locked until commit, so events commit in number order, gapless)
-# and insert the events under the numbers it got. One statement, one round trip.
-_EVENTS = """bump AS (
-    INSERT INTO event_streams (directory_id, seq) VALUES (%(d)s, %(n)s::int8)
-    ON CONFLICT (directory_id) DO UPDATE SET seq = event_streams.seq + excluded.seq RETURNING seq
-)
+# counter and insert the events under the numbers it got. One statement, one round trip.
+_EVENTS = f"""{counter_bump("VALUES (%(d)s, %(n)s::int8)")}
 INSERT INTO events (directory_id, seq, type, occurred_at, data)
 SELECT %(d)s, bump.seq - %(n)s::int8 + e.n, e.event->>0, %(at)s, e.event->1
 FROM bump, jsonb_array_elements(%(events)s) WITH ORDINALITY AS e(event, n)"""
@@ -150,7 +146,11 @@ _INSERT: dict[Kind, str] = {
 }
 # A create and its events in one autocommit statement: a refused INSERT writes no event.
 _CREATE = {kind: f"WITH w AS ({insert}), {_EVENTS}" for kind, insert in _INSERT.items()}
-_USERS_BY_IDS = f"{_SELECT['User', False]} WHERE r.id = ANY(%s) AND r.directory_id = %s"
+# The users of a directory among some ids, with or without their groups.
+_USERS_BY_IDS = {
+    groups: f"{_SELECT['User', groups]} WHERE r.id = ANY(%s) AND r.directory_id = %s"
+    for groups in (True, False)
+}
 
 _RESTORE_COPY: dict[Kind, tuple[str, list[str]]] = {
     "User": (
@@ -324,9 +324,7 @@ class PostgresStorage(SqlStorage):
     def _users_by_ids(
         self, conn: psycopg.Connection[Any], directory: str, ids: list[str], *, groups: bool = True
     ) -> Iterator[Resource]:
-        rows = conn.execute(
-            f"{_SELECT['User', groups]} WHERE r.id = ANY(%s) AND r.directory_id = %s", (ids, directory)
-        ).fetchall()
+        rows = conn.execute(_USERS_BY_IDS[groups], (ids, directory)).fetchall()
         return (self._render("User", row) for row in rows)
 
     def _compiler(self, kind: Kind) -> PostgresFilterCompiler:
@@ -365,7 +363,7 @@ class PostgresStorage(SqlStorage):
         with self._pipelined() as conn:
             conn.execute(_INSERT[kind], row | {"at": ts})
             added = conn.execute(_ADD_MEMBERS, {"d": directory, "g": new_id, "ids": ids, "now": ts})
-            users = conn.execute(_USERS_BY_IDS, (ids, directory))
+            users = conn.execute(_USERS_BY_IDS[False], (ids, directory))
             result = added.fetchone()
             if result is None:
                 self._raise_missing(conn, directory, new_id, ids)
